@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make run` (the app) and `make test` (the suite). Each creates .venv and
+# installs what is missing; the second time the stamp file makes them start at once.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.engram-installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first and exactly 2.13.0: a looser request would pull several GB of CUDA packages on Linux.
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) main.py
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen MUJOCO_GL=egl $(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	MUJOCO_GL=egl $(PY) bench/bench_scenes.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

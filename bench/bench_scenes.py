@@ -1,0 +1,124 @@
+"""Raw environment throughput per scene family: one env, a batch, and the batch inside the trial wrapper.
+
+    MUJOCO_GL=egl python bench/bench_scenes.py [--seconds 2] [--scenes halfcheetah-vel,dark-key-to-door]
+
+Prints a Markdown table (paste it into docs/benchmarks.md with the date and machine). Random actions are drawn
+before timing so only stepping (and the resets it triggers) is measured. Frames per second of `render_frame`
+are measured at 64×64 and 480×480 for the MuJoCo scenes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from scenes import make_scene, scene_ids
+from scenes.trials import Trials
+
+BATCH = {"dark-key-to-door": 4096, "darkroom": 4096}  # NumPy-vectorised scenes; MuJoCo scenes use 20 (TrMRL)
+
+
+def rate(step: Callable[[], int], seconds: float) -> float:
+    """Steps per second of `step` (which returns how many env-steps it made), over about `seconds`."""
+    step()  # warm-up
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += step()
+    return done / (time.perf_counter() - start)
+
+
+def random_actions(space: gym.Space, n: int, rng: np.random.Generator) -> np.ndarray:
+    if hasattr(space, "n"):
+        return rng.integers(0, space.n, size=(n,))
+    return rng.uniform(space.low, space.high, size=(n, *space.shape)).astype(np.float32)
+
+
+def bench_scene(scene_id: str, seconds: float) -> dict[str, float | int | str]:
+    scene = make_scene(scene_id)
+    rng = np.random.default_rng(0)
+    env = scene.make_env()
+    env.reset(seed=0)
+    single_actions = random_actions(env.action_space, 1024, rng)
+    counter = {"i": 0}
+
+    def single() -> int:
+        for _ in range(64):
+            _, _, terminated, truncated, _ = env.step(single_actions[counter["i"] % 1024])
+            counter["i"] += 1
+            if terminated or truncated:
+                env.reset()
+        return 64
+
+    row: dict[str, float | int | str] = {"scene": scene_id, "single": rate(single, seconds)}
+
+    n = BATCH.get(scene_id, 20)
+    batch = scene.make_batch(n, [scene.sample_task(rng) for _ in range(n)])
+    batch.reset(np.arange(n))
+    batch_actions = [random_actions(batch.single_action_space, n, rng) for _ in range(16)]
+
+    def batched() -> int:
+        for k in range(8):
+            _, _, terminated, truncated, _ = batch.step(batch_actions[k])
+            ended = np.flatnonzero(terminated | truncated)
+            if ended.size:
+                batch.reset(ended)
+        return 8 * n
+
+    row["batch"] = n
+    row["batched"] = rate(batched, seconds)
+    batch.close()
+
+    trials = Trials(scene, num_envs=n, seed=0)
+    trials.reset()
+
+    def in_trials() -> int:
+        for k in range(8):
+            trials.step(batch_actions[k])
+        return 8 * n
+
+    row["trials"] = rate(in_trials, seconds)
+    trials.close()
+
+    if scene.action_kind == "continuous":
+        for size in (64, 480):
+            row[f"fps{size}"] = rate(lambda s=size: (env.render_frame(s, s), 1)[1], seconds / 2)
+    else:
+        row["fps480"] = rate(lambda: (env.render_frame(480, 480), 1)[1], seconds / 2)
+    env.close()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="timing window per measurement")
+    parser.add_argument("--scenes", default=",".join(scene_ids()), help="comma-separated scene ids")
+    args = parser.parse_args()
+    print(
+        f"# scenes benchmark — {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, MUJOCO_GL={os.environ['MUJOCO_GL']}\n"
+    )
+    print(
+        "| scene | one env, steps/s | batch | batched, env-steps/s | in Trials, env-steps/s "
+        "| frames/s 64² | frames/s 480² |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for scene_id in args.scenes.split(","):
+        r = bench_scene(scene_id, args.seconds)
+        fps64 = f"{r['fps64']:,.0f}" if "fps64" in r else "–"
+        print(
+            f"| {r['scene']} | {r['single']:,.0f} | {r['batch']} | {r['batched']:,.0f} | {r['trials']:,.0f} "
+            f"| {fps64} | {r['fps480']:,.0f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""What every scene is: a task distribution with a typed parameter schema, and environments whose task can be
+edited at any time, also mid-episode.
+
+A *scene* (`Scene`) is the task distribution of a meta-RL benchmark (HalfCheetahVel, Dark-Key-To-Door, ...).
+Its environments are plain Gymnasium environments with two additions (`TaskEnv`):
+
+- `set_task(**params)` validates every value against the schema first and only then applies them, so a bad
+  edit raises `ValueError` naming the valid range and leaves the current task untouched. It takes effect on
+  the next `step`, also mid-episode, which is what lets a user watch an agent adapt in context.
+- `render_frame(width, height)` returns an RGB `uint8` array of the requested size.
+
+Batches of environments (`BatchEnv`) are what the trial wrapper and the trainer step: the gridworlds implement
+them natively in NumPy; MuJoCo scenes use `EnvList`, a plain synchronous loop (on 2 cores a subprocess vector
+env is IPC-bound and slower, see ../shared/reference/landscape.md).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+ParamKind = Literal["float", "int", "choice"]
+Split = Literal["train", "test", "ood"]
+Task = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskParam:
+    """One editable task parameter: what the task editor draws and what `set_task` validates against."""
+
+    name: str
+    kind: ParamKind
+    doc: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+    default: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"choice parameter {self.name!r} needs choices")
+        if self.kind in ("float", "int") and (self.low is None or self.high is None):
+            raise ValueError(f"{self.kind} parameter {self.name!r} needs low and high")
+
+    def describe_range(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        unit = f" {self.unit}" if self.unit else ""
+        return f"in [{self.low:g}, {self.high:g}]{unit}"
+
+    def validate(self, value: Any, what: str = "task parameter") -> Any:
+        """Return `value` coerced to this parameter's type, or raise ValueError saying what is valid."""
+        where = f"{what} {self.name!r} must be {self.describe_range()}"
+        if self.kind == "choice":
+            for choice in self.choices:
+                # Accept "1" for 1 and 1 for 1.0: values arrive from command lines and text fields.
+                if value == choice or str(value) == str(choice):
+                    return choice
+                if isinstance(choice, int | float) and not isinstance(choice, bool):
+                    try:
+                        if float(value) == float(choice):
+                            return choice
+                    except (TypeError, ValueError):
+                        pass
+            raise ValueError(f"{where}, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}, got {value!r}") from None
+        if not math.isfinite(number) or not (self.low <= number <= self.high):
+            raise ValueError(f"{where}, got {value!r}")
+        if self.kind == "int":
+            if number != int(number):
+                raise ValueError(f"{where} and an integer, got {value!r}")
+            return int(number)
+        return number
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.kind, "doc": self.doc, "unit": self.unit}
+        if self.kind == "choice":
+            out["choices"] = list(self.choices)
+        else:
+            out["low"], out["high"] = self.low, self.high
+        if self.default is not None:
+            out["default"] = self.default
+        return out
+
+
+def validate_task(
+    params: Sequence[TaskParam],
+    current: Mapping[str, Any],
+    edits: Mapping[str, Any],
+    what: str = "task parameter",
+) -> Task:
+    """Return `current` updated with `edits`, every value validated; raise before changing anything."""
+    by_name = {p.name: p for p in params}
+    unknown = [name for name in edits if name not in by_name]
+    if unknown:
+        valid = ", ".join(by_name) or "(none)"
+        raise ValueError(f"unknown {what}(s) {', '.join(map(repr, unknown))}; valid: {valid}")
+    task = dict(current)
+    for name, value in edits.items():
+        task[name] = by_name[name].validate(value, what)
+    return task
+
+
+class TaskEnv(gym.Env):
+    """A Gymnasium environment whose task is a dict of schema-checked parameters, editable at any time."""
+
+    task_params: ClassVar[tuple[TaskParam, ...]] = ()
+
+    def __init__(self, task: Mapping[str, Any]) -> None:
+        self._task: Task = validate_task(self.task_params, {}, task)
+        missing = [p.name for p in self.task_params if p.name not in self._task]
+        if missing:
+            raise ValueError(f"task is missing parameter(s): {', '.join(missing)}")
+
+    @property
+    def task(self) -> Task:
+        return dict(self._task)
+
+    def set_task(self, **params: Any) -> None:
+        """Change the task; takes effect on the next `step`, also mid-episode."""
+        new_task = validate_task(self.task_params, self._task, params)
+        self._apply_task(new_task)
+        self._task = new_task
+
+    def _apply_task(self, task: Task) -> None:
+        """Hook for environments that must change simulator state when the task changes (e.g. a goal marker)."""
+
+    @abstractmethod
+    def render_frame(self, width: int = 480, height: int = 480) -> np.ndarray:
+        """An RGB uint8 array of shape (height, width, 3)."""
+
+
+class BatchEnv(Protocol):
+    """Many environments stepped together. Resets are explicit (no auto-reset): the trial wrapper decides
+    whether an ended episode is followed by another episode of the same task or by a new task."""
+
+    num_envs: int
+    single_observation_space: gym.Space
+    single_action_space: gym.Space
+
+    def reset(self, env_ids: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """Reset the listed envs; return their first observations, shape (len(env_ids), *obs_shape)."""
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Step every env: observations, rewards, terminated, truncated (each batched), and an info dict."""
+
+    def set_task(self, env_id: int, **params: Any) -> None: ...
+
+    def get_task(self, env_id: int) -> Task: ...
+
+    def render_frame(self, env_id: int, width: int = 480, height: int = 480) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+class EnvList:
+    """`BatchEnv` over a list of `TaskEnv`s stepped one after another in this process."""
+
+    def __init__(self, envs: Sequence[TaskEnv]) -> None:
+        if not envs:
+            raise ValueError("EnvList needs at least one environment")
+        self.envs = list(envs)
+        self.num_envs = len(self.envs)
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+
+    def reset(self, env_ids: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
+        observations = []
+        for k, i in enumerate(np.asarray(env_ids, dtype=np.int64)):
+            obs, _ = self.envs[i].reset(seed=None if seeds is None else int(seeds[k]))
+            observations.append(obs)
+        shape = (0, *self.single_observation_space.shape)
+        return np.stack(observations) if observations else np.zeros(shape, dtype=np.float32)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        results = [env.step(action) for env, action in zip(self.envs, actions, strict=True)]
+        obs = np.stack([r[0] for r in results])
+        reward = np.array([r[1] for r in results], dtype=np.float64)
+        terminated = np.array([r[2] for r in results], dtype=bool)
+        truncated = np.array([r[3] for r in results], dtype=bool)
+        infos = [r[4] for r in results]
+        batched = {key: np.array([info.get(key, np.nan) for info in infos]) for key in infos[0]}
+        return obs, reward, terminated, truncated, batched
+
+    def set_task(self, env_id: int, **params: Any) -> None:
+        self.envs[env_id].set_task(**params)
+
+    def get_task(self, env_id: int) -> Task:
+        return self.envs[env_id].task
+
+    def render_frame(self, env_id: int, width: int = 480, height: int = 480) -> np.ndarray:
+        return self.envs[env_id].render_frame(width, height)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+@dataclass
+class Scene(ABC):
+    """A task distribution. Subclasses set the class attributes and implement `sample_task` and the factories.
+
+    `episodes_per_trial` / `trial_steps`: a trial is either a fixed number of episodes (RL² locomotion,
+    Meta-World) or a fixed number of steps filled with as many episodes as fit (Dark-Key-To-Door).
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    paper: ClassVar[str]
+    task_params: ClassVar[tuple[TaskParam, ...]]
+    episode_length: ClassVar[int]
+    splits: ClassVar[tuple[Split, ...]] = ("train", "test")
+    episodes_per_trial: ClassVar[int | None] = None
+    trial_steps: ClassVar[int | None] = None
+    action_kind: ClassVar[Literal["discrete", "continuous"]] = "continuous"
+    # Scene options fix what cannot change inside a running environment (a Meta-World env class, a task
+    # variant); they are chosen when the scene is made: `make_scene("ant-dir", variant="random-2d")`.
+    option_params: ClassVar[tuple[TaskParam, ...]] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        defaults = {p.name: p.default for p in self.option_params}
+        self.options = validate_task(self.option_params, defaults, self.options, f"{self.id} option")
+
+    @abstractmethod
+    def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
+        """Draw one task from the given split."""
+
+    @abstractmethod
+    def make_env(self, task: Mapping[str, Any] | None = None, render_mode: str | None = None) -> TaskEnv:
+        """One environment (time limit included) on `task`, or on `default_task()`. `render_mode` is
+        Gymnasium's ("rgb_array" or None); `render_frame` works either way."""
+
+    def make_batch(self, num_envs: int, tasks: Sequence[Mapping[str, Any]]) -> BatchEnv:
+        """`num_envs` environments, env i on tasks[i]. Vectorised scenes override this."""
+        if len(tasks) != num_envs:
+            raise ValueError(f"need one task per env: got {len(tasks)} tasks for {num_envs} envs")
+        return EnvList([self.make_env(task) for task in tasks])
+
+    @property
+    def steps_per_trial(self) -> int:
+        """Trials have a fixed length in steps, so a batch of trials stays in lockstep (fixed-shape rollout
+        storage, batched KV caches). Episode-based trials last `episodes_per_trial * episode_length` steps;
+        an episode that terminates early (a fallen Ant) is followed by another episode of the same task,
+        where garage's RL² would end that trial early."""
+        if self.trial_steps is not None:
+            return self.trial_steps
+        assert self.episodes_per_trial is not None, f"{self.id}: set episodes_per_trial or trial_steps"
+        return self.episodes_per_trial * self.episode_length
+
+    def check_split(self, split: str) -> Split:
+        if split not in self.splits:
+            raise ValueError(f"scene {self.id!r} has splits {', '.join(self.splits)}; got {split!r}")
+        return split  # type: ignore[return-value]
+
+    def default_task(self) -> Task:
+        return self.sample_task(np.random.default_rng(0), "train")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "paper": self.paper,
+            "gym_id": gym_id(self.id),
+            "action": self.action_kind,
+            "episode_length": self.episode_length,
+            "episodes_per_trial": self.episodes_per_trial,
+            "steps_per_trial": self.steps_per_trial,
+            "splits": list(self.splits),
+            "options": [p.as_dict() for p in self.option_params],
+            "task_params": [p.as_dict() for p in self.task_params],
+        }
+
+
+def gym_id(scene_id: str) -> str:
+    return f"engram/{scene_id}-v0"

@@ -1,0 +1,87 @@
+"""`main.py` as a user runs it: a real subprocess, real exit codes, nothing but one line on stderr for errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenes import scene_ids
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or {**os.environ, "MUJOCO_GL": "egl"},
+    )
+
+
+def test_help_lists_the_command_line_contract() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("gui", "train", "eval", "record", "scenes", "agents"):
+        assert command in result.stdout
+    assert "xvfb-run" in result.stdout
+
+
+def test_scenes_json_lists_every_scene_with_its_schema() -> None:
+    result = run("scenes", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {scene["id"]: scene for scene in json.loads(result.stdout)}
+    assert list(listed) == scene_ids()
+    vel = listed["halfcheetah-vel"]
+    assert vel["gym_id"] == "engram/halfcheetah-vel-v0" and vel["splits"] == ["train", "test", "ood"]
+    assert vel["task_params"] == [
+        {
+            "name": "target_velocity",
+            "type": "float",
+            "doc": "forward velocity to run at",
+            "unit": "m/s",
+            "low": 0.0,
+            "high": 4.0,
+        }
+    ]
+    assert listed["halfcheetah-dir"]["task_params"][0]["choices"] == [-1, 1]
+    assert listed["ant-dir"]["options"][0]["default"] == "paper"
+    for scene in listed.values():
+        assert scene["task_params"], scene["id"]
+        assert scene["steps_per_trial"] >= scene["episode_length"]
+
+
+def test_scenes_text_listing() -> None:
+    result = run("scenes")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "halfcheetah-vel" in result.stdout
+        and "target_velocity" in result.stdout
+        and "[0, 4] m/s" in result.stdout
+    )
+
+
+def test_no_display_is_one_clear_line_and_a_non_zero_exit() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = run(env=env)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "xvfb-run" in lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("train", "--scene", "nope", "--agent", "trmrl"), ("eval", "--checkpoint", "missing.pt")],
+)
+def test_commands_fail_with_one_line_not_a_traceback(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
