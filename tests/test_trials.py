@@ -129,3 +129,21 @@ def test_task_vector_encodes_non_numeric_choices_by_index() -> None:
         Trials(scene, num_envs=0)
     with pytest.raises(ValueError, match="splits"):
         Trials(scene, num_envs=1, split="ood")
+
+
+def test_gridworld_trials_one_hot_actions_and_step_based_trials() -> None:
+    scene = make_scene("dark-key-to-door")
+    trials = Trials(scene, num_envs=64, seed=4)
+    assert trials.steps_per_trial == 500 and trials.discrete and trials.action_dim == 5
+    tokens = trials.reset()
+    rng = np.random.default_rng(0)
+    episodes_seen = np.zeros(64, dtype=np.int64)
+    for t in range(1, 501):
+        actions = rng.integers(0, 5, size=64)
+        tokens, result = trials.step(actions)
+        if t < 500:
+            np.testing.assert_array_equal(tokens.prev_action, np.eye(5, dtype=np.float32)[actions])
+            episodes_seen = np.maximum(episodes_seen, tokens.episode_index)
+    assert result.trial_end and tokens.trial_start.all()
+    assert episodes_seen.min() >= 9  # 500 steps hold at least ten episodes of at most 50 steps
+    trials.close()
