@@ -76,10 +76,8 @@ GOAL_PARAMS: tuple[TaskParam, ...] = tuple(
     TaskParam(
         f"goal_{axis}",
         "float",
-        f"Goal {axis} ({_AXIS_DOC[axis]}): Meta-World's `_target_pos`, the point the reward and success measure "
-        "against (reach: where the gripper must go; push / pick-place: where the object must go; doors, drawers, "
-        "buttons: where the handle / button must end up). An edit applies at the next step, also mid-episode. "
-        "Editing task_index / split / env_name without a goal resets the goal to that task's own goal.",
+        # One line for the editor's tooltip; the environment's docstring says when each edit applies.
+        f"goal {axis}, {_AXIS_DOC[axis]}: where the gripper / object must go (applies at the next step)",
         unit="m",
         low=float(_GOAL_BOX.low[i]),
         high=float(_GOAL_BOX.high[i]),
@@ -90,9 +88,7 @@ GOAL_NAMES: tuple[str, ...] = tuple(p.name for p in GOAL_PARAMS)
 TASK_INDEX_PARAM = TaskParam(
     "task_index",
     "int",
-    f"Which of Meta-World's {TASKS_PER_ENV} goal / object variations of the environment (index into its task "
-    "list for the split). A mid-episode edit applies the new task's goal at once; the objects are physical state "
-    "and move to the new task's positions at the next reset.",
+    f"which of Meta-World's {TASKS_PER_ENV} goal / object variations (goal at once, objects at the next reset)",
     low=0,
     high=TASKS_PER_ENV - 1,
     default=0,
@@ -100,8 +96,7 @@ TASK_INDEX_PARAM = TaskParam(
 SPLIT_PARAM = TaskParam(
     "split",
     "choice",
-    "Whether task_index indexes Meta-World's ML1 train tasks or its test tasks (50 each, different goals). "
-    "Applies like a task_index edit.",
+    "whether task_index points into Meta-World's ML1 train or test tasks (applies like task_index)",
     choices=("train", "test"),
     default="train",
 )
@@ -113,7 +108,7 @@ def _task_seed_param() -> TaskParam:
     return TaskParam(
         "task_seed",
         "int",
-        "Seed of Meta-World's task generation: which 50 goal / object variations each environment gets.",
+        "seed of Meta-World's task generation (which 50 variations each environment gets)",
         low=0,
         high=2**31 - 2,  # np.random.seed takes < 2**32; ML1's test tasks use task_seed + 1
         default=0,
@@ -431,9 +426,8 @@ def _env_name_param(train: Sequence[str], test: Sequence[str], benchmark: str) -
     return TaskParam(
         "env_name",
         "choice",
-        f"The Meta-World environment. {benchmark} train envs: {', '.join(train)}; held-out test envs: "
-        f"{', '.join(test)}. A mid-episode edit swaps the MuJoCo model at once: the arm and objects jump to the new "
-        "env's initial state, the episode's step count carries over.",
+        f"the Meta-World environment ({len(train)} {benchmark} train envs, then {len(test)} held-out test envs; "
+        "an edit swaps the model at once)",
         choices=(*train, *test),
         default=train[0],
     )
@@ -568,7 +562,7 @@ class MetaWorldML1(_MetaWorldScene):
         TaskParam(
             "env_name",
             "choice",
-            "The Meta-World v3 environment whose 50 + 50 goal / object variations are the tasks.",
+            "the Meta-World v3 environment whose 50 + 50 goal / object variations are the tasks",
             choices=ALL_ENV_NAMES,
             default="reach-v3",
         ),
