@@ -85,3 +85,13 @@ def test_commands_fail_with_one_line_not_a_traceback(args: tuple[str, ...]) -> N
     result = run(*args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_agents_json_lists_every_agent_with_documented_hyperparameters() -> None:
+    result = run("agents", "--json")
+    assert result.returncode == 0, result.stderr
+    agents = {agent["name"]: agent for agent in json.loads(result.stdout)}
+    assert set(agents) == {"trmrl", "memo", "fct", "rmt", "rl2", "mlp"}
+    trmrl = {hp["name"]: hp for hp in agents["trmrl"]["hyperparameters"]}
+    assert trmrl["wm_size"]["default"] == 5 and trmrl["n_layers"]["default"] == 4
+    assert all(hp["doc"] for agent in agents.values() for hp in agent["hyperparameters"])

@@ -1,0 +1,346 @@
+"""Memo: "Training Memory-Efficient Embodied Agents with RL" (Gupta et al., NeurIPS 2025, arXiv 2510.19732),
+and RMT, its recurrent-memory baseline (the same model keeping only the newest summary).
+
+Official code read: gunshi/memo `memo/policies/llamarl/modeling_llamarl.py` (`AutocompLlamaRLModel`) and
+Memory-icrl/memo `amago/nets/transformer.py` (`AutoCompressorTransformer`, `RmtTransformer`).
+
+The function computed (paper, method section; both official code bases):
+* The trial's token stream is cut into segments of `segment_length` (l_seg) tokens. Segment k's input is
+  `[summaries of segments 0..k-1 | its own tokens | l_sum learned summary queries]` under plain causal
+  attention; raw tokens of earlier segments are never visible again. The final-layer (final-normed)
+  outputs at the query positions are segment k's summary tokens (RMT: only segment k-1's summary is
+  prepended). The last, unfinished segment has no queries.
+* Positions (RoPE, see `agents/prenorm.py`): summaries 0..n·l_sum-1, the segment continues after them,
+  the queries after the segment: `arange` over each segment's input, as the official training path.
+* Attention crosses episode boundaries inside a trial (inter-episode attention); memory resets only at a
+  trial start.
+* Gradients flow through every summary of a trained sequence; `summary_detach_prob` stops them at a new
+  summary with that probability (official `create_softprompt`).
+* In training, one segment length l ~ int(U[0.8, 1.2]·l_seg) is drawn per `evaluate` call (official:
+  `int(segment_length * (0.8 + 0.4 * rand))`, one per forward); inference uses l_seg. To let `step`
+  reproduce a training segmentation, pass the same `segment_length` to `initial_state` and `evaluate`.
+
+Inference (`step`, official `forward` with a cache): the KV cache holds the held summaries' KV and the
+current segment's KV. When a segment ends, the l_sum queries run through the model with that cache, their
+outputs are re-encoded as input tokens (at the summary positions, with the earlier summaries' KV as
+cache) to make the summaries' KV, and the segment's KV is dropped. `evaluate` recomputes, in each
+segment's forward, the summaries' rows from those same inputs under the same causal mask, so it defines
+exactly the computation `step` performs: what training optimises is what runs at inference.
+
+Streaming (`stream_window = T`): the cache keeps only the newest T entries. Before a segment's queries run,
+the oldest summary entries are dropped so that held summaries + segment + queries fit in T; positions
+are not re-indexed. `evaluate` replays the same drop schedule as per-row attention masks.
+
+Deviations from the official code:
+* Positions: RoPE for every preset (the AMAGO gridworld code uses learned absolute positions).
+* AMAGO's inference path gives the summary queries positions 0..l_sum-1 while its training path puts them
+  after the segment; we use the training positions in both paths (gunshi/memo's LLaMA path agrees).
+* AMAGO's training draws the segment length from a square-root-biased law starting at 80·l_sum; we use the
+  paper's and gunshi/memo's U[0.8, 1.2]·l_seg.
+* Blocks are plain pre-norm blocks (no NormFormer extra norms, no sigma-reparam linears as in AMAGO, no
+  grouped KV heads or sink tokens as in the LLaMA code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from agents.base import (
+    KEY_STEP,
+    KEY_SUMMARY,
+    ActionKind,
+    AgentEntry,
+    EvalOutput,
+    MemoryEvent,
+    StepOutput,
+    StepTrace,
+    TokenBatch,
+    hp,
+    lockstep_flag,
+    synchronized_trials,
+)
+from agents.layers import CacheView, KVCache
+from agents.prenorm import SIZE_PRESETS, PreNormAgent, PreNormSpec
+
+
+@dataclass
+class MemoSpec(PreNormSpec):
+    segment_length: int = hp(64, "l_seg: raw tokens per segment (paper navigation: 256)")
+    summary_length: int = hp(8, "l_sum: summary tokens written at each segment end (paper navigation: 32)")
+    accumulate: bool = hp(True, "keep every earlier summary (Memo); False keeps only the newest (RMT)")
+    segment_jitter: float = hp(
+        0.2, "training draws one segment length ~ U[1-j, 1+j]·l_seg per evaluate call (paper: 0.2; 0 = off)"
+    )
+    summary_detach_prob: float = hp(0.0, "training: probability of stopping gradients at a new summary")
+
+    @property
+    def max_segment_length(self) -> int:
+        return int(self.segment_length * (1 + self.segment_jitter))
+
+    @property
+    def min_segment_length(self) -> int:
+        return int(self.segment_length * (1 - self.segment_jitter))
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0 < self.summary_length < self.segment_length:
+            raise ValueError(
+                f"need 0 < summary_length < segment_length (official assertion), got "
+                f"{self.summary_length} and {self.segment_length}"
+            )
+        if self.min_segment_length <= self.summary_length:
+            raise ValueError(
+                f"the shortest jittered segment ({self.min_segment_length} tokens) must be longer "
+                f"than summary_length ({self.summary_length})"
+            )
+        if not 0 <= self.segment_jitter < 1:
+            raise ValueError(f"segment_jitter must be in [0, 1), got {self.segment_jitter}")
+        if not 0 <= self.summary_detach_prob <= 1:
+            raise ValueError(f"summary_detach_prob must be in [0, 1], got {self.summary_detach_prob}")
+        if self.stream_window and self.stream_window < self.max_segment_length + self.summary_length:
+            raise ValueError(
+                f"stream_window must be 0 or hold a whole segment and its queries "
+                f"(>= {self.max_segment_length + self.summary_length}), got {self.stream_window}"
+            )
+
+
+@dataclass
+class MemoState:
+    """Counters are plain ints: all envs of a batch share them (lockstep trials, see agents/base.py).
+
+    Cache layout: the `held` newest summary entries in slots [0, held), then the current segment's tokens.
+    """
+
+    cache: KVCache
+    segment_length: int  # l_seg used in this trial
+    time: int = -1  # trial step index of the newest token
+    n_summary: int = 0  # summary entries written in this trial (their positions are 0..n_summary-1)
+    held: int = 0  # summary entries still in the cache (all of them for Memo without streaming)
+    seg_tokens: int = 0  # tokens of the current segment so far
+    segment: int = 0  # index of the current segment
+
+
+class Memo(PreNormAgent):
+    spec: MemoSpec
+
+    def __init__(self, spec: MemoSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim)
+        # Learned summary queries, N(0, 1) as the official `nn.Embedding(summary_length, hidden)`.
+        self.summary_queries = nn.Parameter(torch.randn(spec.summary_length, spec.d_model))
+
+    def sample_segment_length(self, generator: torch.Generator | None = None) -> int:
+        """One training segment length, int(U[1-j, 1+j]·l_seg) (official: int(l_seg·(0.8 + 0.4·u)))."""
+        j = self.spec.segment_jitter
+        u = float(torch.rand((), generator=generator))
+        return int(self.spec.segment_length * (1 - j + 2 * j * u))
+
+    def _segment_length(self, segment_length: int | None) -> int:
+        if segment_length is None:
+            return self.spec.segment_length
+        if not self.spec.summary_length < segment_length <= self.spec.max_segment_length:
+            raise ValueError(
+                f"segment_length must be in ({self.spec.summary_length}, "
+                f"{self.spec.max_segment_length}], got {segment_length}"
+            )
+        return segment_length
+
+    def _position_offset(self, n_summary: int) -> int:
+        """Position of a segment's first token: after every summary (Memo) or after the newest (RMT)."""
+        return n_summary if self.spec.accumulate else min(n_summary, self.spec.summary_length)
+
+    def _drop(self, held: int, seg_tokens: int) -> int:
+        """Streaming: how many of the oldest held summaries to drop before a segment's queries run, so that
+        summaries + segment + queries fit in T. This is the only point where the cache can outgrow T:
+        after it, held <= T - seg - l_sum, so the next segment's tokens (and the re-encoded summaries)
+        fit without dropping anything (`validate` guarantees T >= longest segment + l_sum)."""
+        window = self.spec.stream_window
+        return max(0, held + seg_tokens + self.spec.summary_length - window) if window else 0
+
+    # ----------------------------------------------------------------------------------- inference path
+
+    @torch.inference_mode()
+    def initial_state(self, batch_size: int, segment_length: int | None = None) -> MemoState:
+        seg = self._segment_length(segment_length)
+        capacity = self.spec.stream_window or 4 * (seg + self.spec.summary_length)
+        return MemoState(self.new_cache(batch_size, capacity), seg)
+
+    @torch.inference_mode()
+    def step(self, tokens: TokenBatch, state: MemoState, trace: bool = False) -> StepOutput:
+        if lockstep_flag(tokens.trial_start, "trial_start"):
+            state.time, state.n_summary, state.held, state.seg_tokens, state.segment = -1, 0, 0, 0, 0
+        elif state.time < 0:
+            raise ValueError("the first token stepped from initial_state must be a trial start")
+        state.time += 1
+        cache = state.cache
+        slot = state.held + state.seg_tokens
+        cache.reserve(slot + 1 + self.spec.summary_length)
+        cache.label(slot, 1, KEY_STEP, state.time, state.segment)
+        pos = self._position_offset(state.n_summary) + state.seg_tokens
+        x = self.embed(self.features(tokens)).unsqueeze(1)
+        out, weights = self.stack(
+            x, positions=slice(pos, pos + 1), view=CacheView(cache, slot, 0, slot + 1), want_weights=trace
+        )
+        memory = out[:, 0]
+        dist, value = self.heads(memory)
+        attention = self.attention_trace(cache, 0, slot + 1, weights) if trace else None
+        state.seg_tokens += 1
+        events = [self._close_segment(state, x.shape[0])] if state.seg_tokens == state.segment_length else []
+        step_trace = None
+        if trace:
+            held = state.held + state.seg_tokens
+            step_trace = StepTrace(
+                cache_tokens=held,
+                cache_bytes=held * cache.entry_bytes(),
+                attention=attention,
+                memory=memory,
+                events=events,
+            )
+        return StepOutput(dist, value, state, step_trace)
+
+    def _close_segment(self, state: MemoState, batch: int) -> MemoryEvent:
+        cache, l_sum = state.cache, self.spec.summary_length
+        s, n, held = state.n_summary, state.seg_tokens, state.held
+        # 1. The summary queries follow the segment, attending to held summaries + segment + each other
+        #    (streaming: minus the oldest summaries they would not fit with).
+        drop = self._drop(held, n)
+        first = held + n
+        pos = self._position_offset(s) + n
+        queries = self.summary_queries.unsqueeze(0).expand(batch, -1, -1)
+        summary, _ = self.stack(
+            queries,
+            positions=slice(pos, pos + l_sum),
+            mask=self._causal_tail(l_sum, first - drop),
+            view=CacheView(cache, first, drop, first + l_sum),
+        )
+        # 2. Drop the segment's KV (and, for RMT, every earlier summary), moving kept summaries to slot 0.
+        keep = held - drop if self.spec.accumulate else 0
+        if keep and keep < held:
+            cache.move(held - keep, held, 0)
+        # 3. Re-encode the summary outputs as input tokens at the summary positions, with the kept
+        #    summaries' KV as cache, to produce the new summaries' KV (official: re-encoding is needed).
+        pos = s if self.spec.accumulate else 0
+        self.stack(
+            summary,
+            positions=slice(pos, pos + l_sum),
+            mask=self._causal_tail(l_sum, keep),
+            view=CacheView(cache, keep, 0, keep + l_sum),
+        )
+        cache.label(keep, l_sum, KEY_SUMMARY, state.time, state.segment)
+        state.n_summary, state.held = s + l_sum, keep + l_sum
+        state.seg_tokens = 0
+        state.segment += 1
+        return MemoryEvent(
+            step=state.time, segment=state.segment - 1, summary_tokens=state.held, summary=summary
+        )
+
+    def _causal_tail(self, n_new: int, n_cached: int) -> Tensor:
+        """Mask for n_new tokens appended after n_cached cached ones: each sees the cache and its past."""
+        return torch.ones(n_new, n_cached + n_new, dtype=torch.bool, device=self.device).tril(n_cached)
+
+    # ------------------------------------------------------------------------------------ training path
+
+    def evaluate(
+        self,
+        sequences: TokenBatch,
+        mask: Tensor,
+        segment_length: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> EvalOutput:
+        """Training forward. Segment length: `segment_length` if given; else one drawn with `generator`
+        in training mode when `segment_jitter` > 0; else l_seg (what `step` uses by default)."""
+        if segment_length is None and self.training and self.spec.segment_jitter > 0:
+            segment_length = self.sample_segment_length(generator)
+        seg = self._segment_length(segment_length)
+        feats = self.sequence_features(sequences, mask)
+        emb = self.embed(feats)
+        pieces = [
+            self._evaluate_trial(emb[:, a:b], seg, generator)
+            for a, b in synchronized_trials(sequences.trial_start, mask)
+        ]
+        dist, values = self.heads(torch.cat(pieces, dim=1))
+        return EvalOutput(dist, values * mask)
+
+    def _evaluate_trial(self, emb: Tensor, seg: int, generator: torch.Generator | None) -> Tensor:
+        batch, length, _ = emb.shape
+        l_sum = self.spec.summary_length
+        queries = self.summary_queries.unsqueeze(0).expand(batch, -1, -1)
+        blocks: list[Tensor] = []  # summary blocks written so far, oldest first
+        block_dropped: list[int] = []  # streaming: summaries dropped before each block was re-encoded
+        dropped = 0  # streaming: summaries dropped so far (the oldest ones)
+        outputs = []
+        for begin in range(0, length, seg):
+            tokens = emb[:, begin : begin + seg]
+            n = tokens.shape[1]
+            closes = n == seg and begin + n < length  # a summary only matters if tokens follow it
+            held = blocks if self.spec.accumulate else blocks[-1:]
+            n_summary = len(blocks) * l_sum
+            first_logical = n_summary - len(held) * l_sum
+            x = torch.cat([*held, tokens, *([queries] if closes else [])], dim=1)
+            band = None
+            queries_dropped = dropped + self._drop(n_summary - dropped, n)
+            if self.spec.stream_window:
+                band = self._stream_mask(
+                    first_logical, n_summary, n, closes, block_dropped, dropped, queries_dropped
+                )
+            out, _ = self.stack(x, positions=slice(0, x.shape[1]), mask=band, causal=True)
+            n_held = len(held) * l_sum
+            outputs.append(out[:, n_held : n_held + n])
+            if closes:
+                summary = out[:, n_held + n :]
+                p = self.spec.summary_detach_prob
+                if self.training and p > 0 and float(torch.rand((), generator=generator)) < p:
+                    summary = summary.detach()
+                blocks.append(summary)
+                dropped = queries_dropped if self.spec.accumulate else n_summary
+                block_dropped.append(dropped)
+        return torch.cat(outputs, dim=1)
+
+    def _stream_mask(
+        self,
+        first_logical: int,
+        n_summary: int,
+        n: int,
+        closes: bool,
+        block_dropped: list[int],
+        dropped: int,
+        queries_dropped: int,
+    ) -> Tensor:
+        """Replay step's drop schedule for one segment as a (rows, keys) mask: a row may attend to a
+        summary entry (logical index = position) only if step still held it when it computed that row."""
+        l_sum = self.spec.summary_length
+        row_dropped = [block_dropped[j // l_sum] for j in range(first_logical, n_summary)]
+        row_dropped += [dropped] * n + [queries_dropped] * (l_sum if closes else 0)
+        rows = len(row_dropped)
+        # Keys past the summaries (tokens, queries) are never dropped: give them an unreachable index.
+        key_logical = torch.arange(first_logical, first_logical + rows, device=self.device)
+        key_logical[n_summary - first_logical :] = n_summary + rows
+        allowed = key_logical.unsqueeze(0) >= torch.tensor(row_dropped, device=self.device).unsqueeze(1)
+        causal = torch.ones(rows, rows, dtype=torch.bool, device=self.device).tril()
+        return causal & allowed
+
+
+# Gridworld segments are our choice (the AMAGO side publishes none for Dark-Key-To-Door): 500-step trials
+# cut into ~8 segments, keeping the paper's 8x compression (l_seg / l_sum). Navigation: the paper's 256 / 32.
+MEMO_PRESETS: dict[str, dict[str, object]] = {
+    "gridworld": {**SIZE_PRESETS["gridworld"], "segment_length": 64, "summary_length": 8},
+    "navigation": {**SIZE_PRESETS["navigation"], "segment_length": 256, "summary_length": 32},
+}
+
+ENTRY = AgentEntry(
+    Memo,
+    MemoSpec,
+    "Memo: transformer that writes l_sum summary tokens per segment and keeps all of them, never earlier "
+    "raw tokens (Gupta et al., NeurIPS 2025)",
+    presets=MEMO_PRESETS,
+)
+
+RMT_ENTRY = AgentEntry(
+    Memo,
+    MemoSpec,
+    "RMT: Memo keeping only the newest segment summary (recurrent memory transformer baseline)",
+    defaults={"accumulate": False},
+    presets=MEMO_PRESETS,
+)

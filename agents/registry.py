@@ -1,0 +1,118 @@
+"""The agent registry: names -> entries, `make_agent`, and `describe_agents` (for `main.py agents --json`).
+
+Adding an agent is one module (its model, spec and `ENTRY`) plus one line in `AGENTS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from agents import fct, memo, mlp, rl2, trmrl
+from agents.base import ActionKind, Agent, AgentEntry, AgentSpec, spec_fields
+
+AGENTS: dict[str, AgentEntry] = {
+    "trmrl": trmrl.ENTRY,
+    "memo": memo.ENTRY,
+    "fct": fct.ENTRY,
+    "rmt": memo.RMT_ENTRY,
+    "rl2": rl2.ENTRY,
+    "mlp": mlp.ENTRY,
+}
+
+
+def _entry(name: str) -> AgentEntry:
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; valid agents: {', '.join(AGENTS)}")
+    return AGENTS[name]
+
+
+def _coerce(agent: str, field: dataclasses.Field[Any], value: Any) -> Any:
+    """Check an override against its field's default type (lists become tuples, ints may be floats)."""
+    default = field.default
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list | tuple) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        )
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(
+            f"hyper-parameter {field.name!r} of agent {agent!r} expects "
+            f"{type(default).__name__} (default {default!r}), got {value!r}"
+        )
+    return value
+
+
+def make_spec(name: str, preset: str | None = None, **overrides: Any) -> AgentSpec:
+    """The spec of agent `name`: its defaults, then the preset, then the overrides (checked)."""
+    entry = _entry(name)
+    fields = {f.name: f for f in spec_fields(entry.spec_cls)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"unknown hyper-parameter(s) {', '.join(unknown)} for agent {name!r}; valid: {', '.join(fields)}"
+        )
+    if preset is not None and preset not in entry.presets:
+        valid = ", ".join(entry.presets) or "none"
+        raise ValueError(f"unknown preset {preset!r} for agent {name!r}; valid presets: {valid}")
+    values = {**entry.defaults, **(entry.presets[preset] if preset is not None else {})}
+    values |= {key: _coerce(name, fields[key], value) for key, value in overrides.items()}
+    spec = entry.spec_cls(**values)
+    spec.validate()
+    return spec
+
+
+def make_agent(
+    name: str,
+    obs_dim: int,
+    action_space_kind: ActionKind,
+    act_dim: int,
+    preset: str | None = None,
+    **overrides: Any,
+) -> Agent:
+    """Build agent `name` for an environment (act_dim = number of actions when discrete).
+
+    Raises ValueError, listing the valid choices, on an unknown name, preset or hyper-parameter, and on
+    values no model can be built from.
+    """
+    spec = make_spec(name, preset, **overrides)
+    return _entry(name).agent_cls(spec, obs_dim, action_space_kind, act_dim)
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def describe_agents() -> list[dict[str, Any]]:
+    """Every agent with its description, presets and hyper-parameters (default, type, doc); JSON-ready."""
+    out = []
+    for name, entry in AGENTS.items():
+        defaults = entry.spec_cls(**entry.defaults)
+        out.append(
+            {
+                "name": name,
+                "description": entry.description,
+                "presets": {
+                    key: {k: _jsonable(v) for k, v in preset.items()} for key, preset in entry.presets.items()
+                },
+                "hyperparameters": [
+                    {
+                        "name": f.name,
+                        "default": _jsonable(getattr(defaults, f.name)),
+                        "type": type(f.default).__name__,
+                        "doc": f.metadata["doc"],
+                    }
+                    for f in spec_fields(entry.spec_cls)
+                ],
+            }
+        )
+    return out

@@ -1,0 +1,261 @@
+"""TrMRL: "Transformers are Meta-Reinforcement Learners" (Melo, ICML 2022, arXiv 2206.06614).
+
+Faithful to the official code (luckeciano/transformers-metarl, branch trmrl-torch), files
+`src/garage/torch/policies/gaussian_transformer_encoder_policy.py` (the policy, below "policy file") and
+`src/garage/torch/modules/transformer_no_ln.py`.
+
+* Working memory: each step's token (obs, previous action, previous reward, done) through ONE bias-free
+  linear layer to d_model, with no sqrt(d) scale (policy file, `_obs_embedding`).
+* Sinusoidal positions over window slots: the oldest token in the window has slot 0 (`PositionalEncoding`).
+* Causal encoder layers WITHOUT LayerNorm, `x = x + MHA(x); x = x + FFN(x)`, ReLU FFN, no final norm,
+  dropout 0 (`TransformerEncoderLayerNoLN`), initialised with T-Fixup instead of LayerNorm (see `_tfixup`).
+* The window holds the last `wm_size` tokens (default 5). The official worker clears it at every episode
+  start (`RL2Worker.rollout` calls `reset_observations` per episode); `window_spans_episodes=True` lets it
+  reach back into earlier episodes of the same trial. It is always cleared at a trial start.
+* The policy reads the newest token's output ("latest_memory", the episodic memory).
+* Value: `value_input="shared"` puts the value MLP on the same memory (Dir tasks, `--share_network`);
+  `"separate"` is the official `GaussianMLPValueFunction` without a base model: a tanh MLP over the RL²
+  observation of the current step alone, i.e. the raw token features, with no memory (Vel / Meta-World).
+
+Because positions index window slots, a token's slot changes every step once the window is full, so
+keys cannot be cached across steps: the "cache" is the window itself (at most `wm_size` token
+embeddings), re-encoded at every step. `evaluate` builds, for every time t, the same window ending at t
+and encodes all of them as one batch, with the same masks, so both paths compute the same function.
+
+Deviations from the official code (none changes the function computed at a step):
+* The fused QKV projection holds q, k, v as in `nn.MultiheadAttention.in_proj_weight`, so T-Fixup's
+  extra sqrt(2) on that fused matrix is kept exactly as the official code applies it.
+* A window that is not yet full is encoded as its n valid tokens at slots 0..n-1 with the other slots
+  masked out; the official code zero-pads the right of its buffer instead. Under the causal mask the
+  newest token sees the same n tokens at the same slots either way.
+* The separate value MLP outputs the value only; the official one is the mean of a Gaussian whose learned
+  std enters its NLL loss. The value loss is the trainer's choice. The official trainer hands that MLP the
+  stored window tensor, which applies it slot by slot; we give it the current token, its documented input.
+* Only the paper's policy input ("latest_memory") is offered, not the code's "mixed_memory" / "full_memory".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from agents.base import (
+    KEY_STEP,
+    ActionKind,
+    Agent,
+    AgentEntry,
+    AgentSpec,
+    AttentionTrace,
+    EvalOutput,
+    StepOutput,
+    StepTrace,
+    TokenBatch,
+    hp,
+)
+from agents.heads import PolicyHead, ValueHead
+from agents.layers import TransformerStack, sinusoidal_table
+
+VALUE_INPUTS: tuple[str, ...] = ("shared", "separate")
+
+
+@dataclass
+class TrMRLSpec(AgentSpec):
+    d_model: int = hp(128, "transformer width (paper MuJoCo: 128; Meta-World: 32)")
+    n_layers: int = hp(4, "encoder layers N (T-Fixup scales by N)")
+    n_heads: int = hp(16, "attention heads (paper MuJoCo: 16; Meta-World: 4)")
+    d_ff: int = hp(512, "ReLU feed-forward width (paper MuJoCo: 512; Meta-World: 128)")
+    wm_size: int = hp(5, "window of working memories: the last wm_size tokens (official default 5)")
+    window_spans_episodes: bool = hp(
+        False,
+        "let the window reach into earlier episodes of the trial (official: cleared at every episode start)",
+    )
+    value_input: str = hp(
+        "shared",
+        "'shared': value MLP on the transformer memory (Dir tasks); "
+        "'separate': value MLP on the raw current token (Vel / Meta-World)",
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("d_model", "n_layers", "n_heads", "d_ff", "wm_size"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.value_input not in VALUE_INPUTS:
+            raise ValueError(f"value_input must be one of {VALUE_INPUTS}, got {self.value_input!r}")
+
+
+@dataclass
+class TrMRLState:
+    window: Tensor  # (B, wm, d) token embeddings, newest at the right end
+    count: Tensor  # (B,) long: valid tokens in the window (at its right end)
+    time: Tensor  # (B,) long: trial step index of the newest token
+    window_time: Tensor  # (B, wm) long: trial step index per slot (only meaningful where valid)
+
+
+class TrMRL(Agent):
+    encoder: TransformerStack
+    pos_by_count: Tensor
+    mask_by_count: Tensor
+
+    def __init__(self, spec: TrMRLSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim)
+        self.spec: TrMRLSpec = spec
+        d, wm = spec.d_model, spec.wm_size
+        self.embed = nn.Linear(self.token_dim, d, bias=False)
+        # nn.MultiheadAttention and the FFN carry biases in the official encoder layer.
+        self.encoder = TransformerStack(
+            d, spec.n_layers, spec.n_heads, spec.d_ff, norm="none", activation="relu", bias=True, rope=False
+        )
+        self.policy = PolicyHead(d, action_kind, act_dim, spec.head_hidden, spec.init_std, spec.output_gain)
+        value_in = d if spec.value_input == "shared" else self.token_dim
+        self.value = ValueHead(value_in, spec.head_hidden)
+        # Tables indexed by the number c of valid tokens (right-aligned in the wm slots):
+        # slot j holds window position j - (wm - c); query i may attend to key j iff j is valid and j <= i.
+        # Invalid query rows attend to themselves only, so no row is empty; their outputs never reach a
+        # valid row (valid rows only attend to valid keys) and are discarded.
+        pe = sinusoidal_table(wm, d)
+        pos_by_count = torch.zeros(wm + 1, wm, d)
+        mask_by_count = torch.zeros(wm + 1, wm, wm, dtype=torch.bool)
+        causal = torch.ones(wm, wm, dtype=torch.bool).tril()
+        for c in range(wm + 1):
+            pos_by_count[c, wm - c :] = pe[:c]
+            valid = torch.arange(wm) >= wm - c
+            mask_by_count[c] = (causal & valid.unsqueeze(0)) | torch.eye(wm, dtype=torch.bool)
+        self.register_buffer("pos_by_count", pos_by_count, persistent=False)
+        self.register_buffer("mask_by_count", mask_by_count, persistent=False)
+        self._tfixup()
+
+    @torch.no_grad()
+    def _tfixup(self) -> None:
+        """T-Fixup (Huang et al. 2020) exactly as the official policy's constructor applies it:
+        Xavier-uniform on every matrix of the encoder; the input embedding ~ N(0, d^-1/2) scaled by
+        (9N)^-1/4; the attention in-projection scaled by 0.67 N^-1/4 * sqrt(2) (the sqrt(2) is in the
+        official code: it is applied to the fused (3d, d) in_proj_weight), the attention out-projection and
+        both FFN weights scaled by 0.67 N^-1/4. Attention biases start at zero (`nn.MultiheadAttention`),
+        FFN biases keep `nn.Linear`'s default.
+        """
+        n, d = self.spec.n_layers, self.spec.d_model
+        for p in self.encoder.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        nn.init.normal_(self.embed.weight, 0.0, d**-0.5)
+        self.embed.weight.mul_((9 * n) ** -0.25)
+        scale = 0.67 * n**-0.25
+        for block in self.encoder.blocks:
+            block.attn.qkv.weight.mul_(scale * 2**0.5)
+            block.attn.out.weight.mul_(scale)
+            block.ffn.linear1.weight.mul_(scale)
+            block.ffn.linear2.weight.mul_(scale)
+            nn.init.zeros_(block.attn.qkv.bias)
+            nn.init.zeros_(block.attn.out.bias)
+
+    def _encode(self, windows: Tensor, count: Tensor, want_weights: bool) -> tuple[Tensor, list[Tensor]]:
+        """Encode (N, wm, d) right-aligned windows holding `count` valid tokens; newest outputs (N, d)."""
+        x = windows + self.pos_by_count[count]
+        out, weights = self.encoder(
+            x, mask=self.mask_by_count[count].unsqueeze(1), want_weights=want_weights, newest_only=True
+        )
+        return out[:, -1], [w[:, :, -1] for w in weights]
+
+    def _value(self, memory: Tensor, feats: Tensor) -> Tensor:
+        return self.value(memory if self.spec.value_input == "shared" else feats)
+
+    @torch.inference_mode()
+    def initial_state(self, batch_size: int) -> TrMRLState:
+        wm, dev = self.spec.wm_size, self.device
+        return TrMRLState(
+            window=torch.zeros(batch_size, wm, self.spec.d_model, dtype=self.dtype, device=dev),
+            count=torch.zeros(batch_size, dtype=torch.long, device=dev),
+            time=torch.full((batch_size,), -1, dtype=torch.long, device=dev),
+            window_time=torch.full((batch_size, wm), -1, dtype=torch.long, device=dev),
+        )
+
+    def _resets(self, tokens: TokenBatch) -> Tensor:
+        reset = tokens.trial_start.bool()
+        if not self.spec.window_spans_episodes:
+            reset = reset | tokens.episode_start.bool()
+        return reset
+
+    @torch.inference_mode()
+    def step(self, tokens: TokenBatch, state: TrMRLState, trace: bool = False) -> StepOutput:
+        feats = self.features(tokens)
+        emb = self.embed(feats)
+        trial_start = tokens.trial_start.bool()
+        if bool(((state.time < 0) & ~trial_start).any()):
+            raise ValueError("the first token stepped from initial_state must be a trial start")
+        count = torch.where(self._resets(tokens), 0, state.count)
+        state.count = (count + 1).clamp_max(self.spec.wm_size)
+        state.time = torch.where(trial_start, 0, state.time + 1)
+        state.window = torch.cat((state.window[:, 1:], emb.unsqueeze(1)), dim=1)
+        state.window_time = torch.cat((state.window_time[:, 1:], state.time.unsqueeze(1)), dim=1)
+        memory, weights = self._encode(state.window, state.count, trace)
+        dist = self.policy(memory)
+        value = self._value(memory, feats)
+        step_trace = self._trace(state, memory, emb, weights) if trace else None
+        return StepOutput(dist, value, state, step_trace)
+
+    def _trace(self, state: TrMRLState, memory: Tensor, emb: Tensor, weights: list[Tensor]) -> StepTrace:
+        wm = self.spec.wm_size
+        valid = torch.arange(wm, device=state.count.device) >= (wm - state.count).unsqueeze(1)
+        window_time = torch.where(valid, state.window_time, -1)
+        attention = AttentionTrace(
+            weights=weights,
+            key_kind=torch.full_like(window_time, KEY_STEP),
+            key_time=window_time,
+            key_segment=torch.full_like(window_time, -1),
+            valid=valid,
+        )
+        return StepTrace(
+            cache_tokens=wm,
+            cache_bytes=state.window.numel() * state.window.element_size(),
+            attention=attention,
+            memory=memory,
+            working_memory=emb,
+            window_time=window_time,
+        )
+
+    def evaluate(self, sequences: TokenBatch, mask: Tensor) -> EvalOutput:
+        feats = self.sequence_features(sequences, mask)
+        b, t, _ = feats.shape
+        wm = self.spec.wm_size
+        emb = self.embed(feats)
+        # For every (b, t): the most recent reset at or before t, hence how many tokens its window holds.
+        steps = torch.arange(t, device=feats.device)
+        resets = self._resets(sequences) & mask.bool()
+        last_reset = torch.where(resets, steps, -1).cummax(dim=1).values
+        count = (steps - last_reset + 1).clamp_max(wm)
+        # Window ending at t: tokens t-wm+1 .. t (right-aligned); slots before the window's start are
+        # masked by `count`, so what the clamped gather puts there never matters.
+        index = (steps.unsqueeze(1) - (wm - 1) + torch.arange(wm, device=feats.device)).clamp_min(0)
+        windows = emb[:, index]  # (B, T, wm, d)
+        memory, _ = self._encode(windows.reshape(b * t, wm, -1), count.reshape(-1), want_weights=False)
+        memory = memory.view(b, t, -1)
+        values = self._value(memory, feats) * mask
+        return EvalOutput(self.policy(memory), values)
+
+
+ENTRY = AgentEntry(
+    TrMRL,
+    TrMRLSpec,
+    "TrMRL: transformer encoder without LayerNorm (T-Fixup) over a window of the last wm_size working "
+    "memories (Melo, ICML 2022)",
+    presets={
+        # Paper / official launchers: the MuJoCo sizes are the spec defaults.
+        "mujoco": {},
+        "halfcheetah-vel": {"init_std": 0.2, "value_input": "separate"},
+        "halfcheetah-dir": {"init_std": 0.5, "value_input": "shared"},
+        "ant-dir": {"init_std": 0.5, "value_input": "shared", "output_gain": 0.01},
+        "metaworld": {
+            "d_model": 32,
+            "n_heads": 4,
+            "d_ff": 128,
+            "init_std": 1.0,
+            "value_input": "separate",
+            "output_gain": 0.01,
+        },
+    },
+)

@@ -1,0 +1,184 @@
+"""Agent step-latency and KV-cache benchmark; prints Markdown tables (results in docs/benchmarks.md).
+
+    python bench/bench_agents.py            # full run (about 3-4 minutes on 2 CPU cores)
+    python bench/bench_agents.py --quick    # contexts up to 4k, for a smoke test
+
+1. Incremental `step` latency for a batch of 16 envs, 2 threads, at a gridworld-trial context (500 steps).
+2. Memo vs the full-context transformer (FCT) at 1k / 4k / 16k / 32k steps of context: KV-cache size and
+   per-step latency, batch 1, the small (gridworld-size) model with the paper's segments (l_seg 256,
+   l_sum 32), plus both streaming modes (newest T = 2048 entries).
+3. Memo at batch 16 over the same contexts.
+
+Every step is really taken (no synthetic cache fill). Latency per context is measured over the 256 steps
+just before it (so Memo's figures include one segment end): median and maximum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents import ActionKind, Agent, TokenBatch, make_agent
+
+WINDOW = 256  # steps timed before each context checkpoint
+
+
+@dataclass
+class Env:
+    obs_dim: int
+    kind: ActionKind
+    act_dim: int
+
+
+CHEETAH = Env(20, "continuous", 6)  # HalfCheetah-Vel: 17-D obs + ours; 6 actions
+METAWORLD = Env(39, "continuous", 4)
+GRID = Env(4, "discrete", 5)  # Dark-Key-To-Door: (x, y, has_key, t), 5 actions
+
+
+def tokens(env: Env, batch: int, trial_start: bool) -> TokenBatch:
+    flag = torch.full((batch,), trial_start)
+    return TokenBatch(
+        torch.randn(batch, env.obs_dim),
+        torch.zeros(batch, env.act_dim),
+        torch.zeros(batch),
+        torch.zeros(batch),
+        flag,
+        flag,
+    )
+
+
+def run(
+    agent: Agent, env: Env, batch: int, checkpoints: list[int]
+) -> dict[int, tuple[float, float, int, int]]:
+    """Step one trial up to the last checkpoint; per checkpoint: (median ms, max ms, cache tokens, bytes)."""
+    first, rest = tokens(env, batch, True), tokens(env, batch, False)
+    state = agent.step(first, agent.initial_state(batch)).state
+    times: list[float] = []
+    results = {}
+    for context in range(2, max(checkpoints) + 1):  # tokens in the trial once this step is taken
+        if context in checkpoints:
+            out = agent.step(rest, state, trace=True)  # the checkpoint step reads the cache size; untimed
+            state, trace = out.state, out.trace
+            assert trace is not None
+            recent = times[-WINDOW:]
+            results[context] = (
+                statistics.median(recent) * 1e3,
+                max(recent) * 1e3,
+                trace.cache_tokens,
+                trace.cache_bytes,
+            )
+            continue
+        start = time.perf_counter()
+        state = agent.step(rest, state).state
+        times.append(time.perf_counter() - start)
+    return results
+
+
+def latency_table(quick: bool) -> None:
+    print("\n### Step latency, batch 16, 2 threads, 500-step context\n")
+    print("| agent | preset | env dims (obs / act) | median ms | p90 ms | max ms | env-steps/s |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [
+        ("trmrl", "mujoco", CHEETAH),
+        ("trmrl", "metaworld", METAWORLD),
+        ("memo", "gridworld", GRID),
+        ("rmt", "gridworld", GRID),
+        ("fct", "gridworld", GRID),
+        ("rl2", None, GRID),
+        ("mlp", None, GRID),
+    ]
+    steps = 200 if quick else 500
+    for name, preset, env in rows:
+        torch.manual_seed(0)
+        agent = make_agent(name, env.obs_dim, env.kind, env.act_dim, preset=preset).eval()
+        state = agent.step(tokens(env, 16, True), agent.initial_state(16)).state
+        rest = tokens(env, 16, False)
+        times = []
+        for _ in range(steps - 1):
+            start = time.perf_counter()
+            state = agent.step(rest, state).state
+            times.append(time.perf_counter() - start)
+        times.sort()
+        median = statistics.median(times)
+        print(
+            f"| {name} | {preset or '-'} | {env.obs_dim} / {env.act_dim} {env.kind} | {median * 1e3:.2f} | "
+            f"{times[int(0.9 * len(times))] * 1e3:.2f} | {times[-1] * 1e3:.2f} | {16 / median:,.0f} |"
+        )
+
+
+def context_table(quick: bool) -> None:
+    checkpoints = [1024, 4096] if quick else [1024, 4096, 16384, 32768]
+    segments = {"segment_length": 256, "summary_length": 32}
+    configs = [
+        ("fct", {}),
+        ("memo", segments),
+        ("fct", {"stream_window": 2048}),
+        ("memo", {**segments, "stream_window": 2048}),
+    ]
+    print(
+        "\n### Memo vs FCT by context, batch 1, gridworld-size model (d 128, 2 layers), "
+        "l_seg 256 / l_sum 32\n"
+    )
+    print("| agent | context | KV tokens | KV MB | median ms / step | max ms / step |")
+    print("|---|---|---|---|---|---|")
+    measured: dict[str, dict[int, tuple[float, float, int, int]]] = {}
+    for name, overrides in configs:
+        torch.manual_seed(0)
+        agent = make_agent(
+            name, GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **overrides
+        ).eval()
+        label = name + (f" (stream T={overrides['stream_window']})" if "stream_window" in overrides else "")
+        measured[label] = run(agent, GRID, 1, checkpoints)
+        for context, (median, peak, n_tokens, n_bytes) in measured[label].items():
+            print(
+                f"| {label} | {context:,} | {n_tokens:,} | {n_bytes / 2**20:.2f} | {median:.3f} "
+                f"| {peak:.2f} |"
+            )
+    print("\n| context | FCT KV / Memo KV | FCT ms / Memo ms (median) |")
+    print("|---|---|---|")
+    for context in checkpoints:
+        fct, memo = measured["fct"][context], measured["memo"][context]
+        print(f"| {context:,} | {fct[3] / memo[3]:.1f}x | {fct[0] / memo[0]:.2f}x |")
+
+    print("\n### Memo at batch 16 (gridworld preset sizes, l_seg 256 / l_sum 32)\n")
+    print("| context | KV tokens per env | KV MB (batch) | median ms / step | max ms / step |")
+    print("|---|---|---|---|---|")
+    torch.manual_seed(0)
+    agent = make_agent("memo", GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **segments).eval()
+    for context, (median, peak, n_tokens, n_bytes) in run(agent, GRID, 16, checkpoints).items():
+        print(f"| {context:,} | {n_tokens:,} | {n_bytes / 2**20:.1f} | {median:.3f} | {peak:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="contexts up to 4k and shorter latency runs")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    print(f"# Agents benchmark — {datetime.date.today().isoformat()}")
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    # Other processes on the same 2 cores inflate every figure (and stall OpenMP threads): say how busy.
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    start = time.perf_counter()
+    latency_table(args.quick)
+    context_table(args.quick)
+    print(f"\n(total {time.perf_counter() - start:.0f} s; load average at end: {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
