@@ -421,6 +421,18 @@ class _GridBatch(ABC):
         self._ended[:] = True
 
 
+def _dktd_task(key: int, door: int, start: int) -> Task:
+    """A Dark-Key-To-Door task dict from flat cell indices (row-major, cell = y * GRID + x)."""
+    return {
+        "key_x": key % GRID,
+        "key_y": key // GRID,
+        "door_x": door % GRID,
+        "door_y": door // GRID,
+        "start_x": start % GRID,
+        "start_y": start // GRID,
+    }
+
+
 def _dktd_obs_table(episode_length: int) -> np.ndarray:
     """Every possible observation, indexed by (t · 2 + has_key) · 81 + cell.
 
@@ -473,14 +485,7 @@ class DarkKeyToDoorBatch(_GridBatch):
     def get_task(self, env_id: int) -> Task:
         i = self._env_index(env_id)
         key, door, start = int(self._key[i]), int(self._door[i]), int(self._start[i])
-        return {
-            "key_x": key % GRID,
-            "key_y": key // GRID,
-            "door_x": door % GRID,
-            "door_y": door // GRID,
-            "start_x": start % GRID,
-            "start_y": start // GRID,
-        }
+        return _dktd_task(key, door, start)
 
     def step(
         self, actions: np.ndarray | Sequence[int]
@@ -743,14 +748,7 @@ class DarkKeyToDoor(Scene):
         configs = DKTD_SPLITS[self.check_split(split)]
         key, door = divmod(int(configs[rng.integers(len(configs))]), NUM_CELLS)
         start = int(rng.integers(NUM_CELLS))
-        return {
-            "key_x": key % GRID,
-            "key_y": key // GRID,
-            "door_x": door % GRID,
-            "door_y": door // GRID,
-            "start_x": start % GRID,
-            "start_y": start // GRID,
-        }
+        return _dktd_task(key, door, start)
 
     def task_split(self, task: Mapping[str, Any]) -> Split:
         """Which split a task's (key, door) pair belongs to (the start cell does not matter)."""
