@@ -1,0 +1,67 @@
+"""Rollouts from real scenes and real agents: what `step` did while acting is what `evaluate` recomputes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents import make_agent
+from agents.rollout import collect_rollout
+from scenes import make_scene
+from scenes.trials import Trials
+
+SMALL = {
+    "trmrl": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
+    "memo": {
+        "d_model": 16,
+        "n_layers": 2,
+        "n_heads": 2,
+        "d_ff": 32,
+        "segment_length": 6,
+        "summary_length": 2,
+        "segment_jitter": 0.0,
+    },
+    "fct": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
+    "rl2": {"hidden_size": 16},
+    "mlp": {},
+}
+
+
+@pytest.mark.parametrize("agent_name", list(SMALL))
+@pytest.mark.parametrize("scene_id", ["halfcheetah-vel", "dark-key-to-door"])
+def test_acting_log_probs_and_values_equal_evaluate_over_the_stored_trials(
+    scene_id: str, agent_name: str
+) -> None:
+    torch.manual_seed(0)
+    scene = make_scene(scene_id)
+    trials = Trials(scene, num_envs=3, seed=0, steps_per_trial=25)
+    agent = make_agent(
+        agent_name,
+        trials.observation_space.shape[0],
+        scene.action_kind,
+        trials.action_dim,
+        **SMALL[agent_name],
+    )
+    tokens = trials.reset()
+    rollout, tokens = collect_rollout(trials, agent, tokens, num_trials=2)
+    assert rollout.rewards.shape == (3, 50) and tokens.trial_start.all()
+    assert rollout.trial_end[:, 24].all() and rollout.trial_end[:, 49].all() and rollout.trial_end.sum() == 6
+    assert rollout.tokens.trial_start[:, 0].all() and rollout.tokens.trial_start[:, 25].all()
+    out = agent.evaluate(rollout.tokens, rollout.mask)
+    torch.testing.assert_close(out.dist.log_prob(rollout.actions), rollout.log_probs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out.values, rollout.values, atol=1e-5, rtol=1e-5)
+    # Rewards are the env's: the stored previous-reward token of step t+1 is the reward of step t.
+    inside = ~rollout.trial_end[:, :-1]
+    torch.testing.assert_close(rollout.tokens.prev_reward[:, 1:][inside], rollout.rewards[:, :-1][inside])
+    trials.close()
+
+
+def test_a_rollout_must_start_at_a_trial_start() -> None:
+    scene = make_scene("darkroom")
+    trials = Trials(scene, num_envs=2, seed=0)
+    agent = make_agent("mlp", 2, "discrete", 5)
+    trials.reset()
+    tokens, _ = trials.step(np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="trial start"):
+        collect_rollout(trials, agent, tokens)
