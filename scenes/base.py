@@ -115,12 +115,22 @@ class TaskEnv(gym.Env):
     """A Gymnasium environment whose task is a dict of schema-checked parameters, editable at any time."""
 
     task_params: ClassVar[tuple[TaskParam, ...]] = ()
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, task: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        task: Mapping[str, Any],
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (480, 480),
+    ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self._task: Task = validate_task(self.task_params, {}, task)
         missing = [p.name for p in self.task_params if p.name not in self._task]
         if missing:
             raise ValueError(f"task is missing parameter(s): {', '.join(missing)}")
+        self.render_mode = render_mode
+        self.render_size = render_size
 
     @property
     def task(self) -> Task:
@@ -138,6 +148,13 @@ class TaskEnv(gym.Env):
     @abstractmethod
     def render_frame(self, width: int = 480, height: int = 480) -> np.ndarray:
         """An RGB uint8 array of shape (height, width, 3)."""
+
+    def render(self) -> np.ndarray | None:  # type: ignore[override]
+        """Gymnasium's render: a `render_size` frame in "rgb_array" mode; None (as Gymnasium) without a mode."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; use render_frame(width, height)")
+            return None
+        return self.render_frame(*self.render_size)
 
 
 class BatchEnv(Protocol):

@@ -595,14 +595,11 @@ class _GridEnv(TaskEnv):
     batch_class: ClassVar[type[_GridBatch]]
 
     def __init__(self, task: Mapping[str, Any], render_mode: str | None = None) -> None:
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        super().__init__(task)
+        super().__init__(task, render_mode)
         self._batch = self.batch_class(1, [self._task])
         self._ids = np.zeros(1, dtype=np.int64)
         self.observation_space = self._batch.single_observation_space
         self.action_space = self._batch.single_action_space
-        self.render_mode = render_mode
 
     @property
     def batch(self) -> _GridBatch:
@@ -633,13 +630,6 @@ class _GridEnv(TaskEnv):
 
     def render_frame(self, width: int = 480, height: int = 480) -> np.ndarray:
         return self._batch.render_frame(0, width, height)
-
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
-        """Gymnasium's render: a 480×480 frame in "rgb_array" mode, None (as Gymnasium does) without a mode."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; use render_frame(width, height)")
-            return None
-        return self.render_frame()
 
 
 class DarkKeyToDoorEnv(_GridEnv):

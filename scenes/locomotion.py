@@ -41,7 +41,6 @@ class LocomotionEnv(TaskEnv):
     `info` carries every reward term (`reward_*`), `x_velocity`, `y_velocity`, `x_position`, `y_position`.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 20}
     torso = "torso"
     camera_distance = 4.0
 
@@ -53,14 +52,12 @@ class LocomotionEnv(TaskEnv):
         render_mode: str | None = None,
         render_size: tuple[int, int] = (480, 480),
     ) -> None:
-        super().__init__(task)
+        super().__init__(task, render_mode, render_size)
         self.sim = sim
         # float32 observations: what the agents consume; Gymnasium's MuJoCo envs declare float64.
         self.observation_space = Box(-np.inf, np.inf, sim.observation_space.shape, np.float32)
         self.action_space = sim.action_space
         self.episode_length = episode_length
-        self.render_mode = render_mode
-        self.render_size = render_size
         self.elapsed_steps = 0
         self._frames: FrameRenderer | None = None
 
@@ -105,11 +102,6 @@ class LocomotionEnv(TaskEnv):
         if self._frames is None:
             self._frames = FrameRenderer(self.model, self.data)
         return self._frames.render(width, height, camera or self.default_camera(), self.markers())
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        return self.render_frame(*self.render_size)
 
     def close(self) -> None:
         if self._frames is not None:

@@ -277,11 +277,9 @@ class _MetaWorldTaskEnv(TaskEnv):
         render_mode: str | None = None,
         render_size: tuple[int, int] = (480, 480),
     ) -> None:
-        super().__init__(task)
+        super().__init__(task, render_mode, render_size)
         self._catalog = catalog
         self._fixed_env_name = env_name  # ML1: the env is a scene option, not a task parameter
-        self.render_mode = render_mode
-        self.render_size = render_size
         self._envs: dict[str, SawyerXYZEnv] = {}
         self._frames: FrameRenderer | None = None
         self._camera = _camera()
@@ -405,11 +403,6 @@ class _MetaWorldTaskEnv(TaskEnv):
         return self._frames.render(
             width, height, self._camera if camera is None else camera, [_goal_marker(goal)]
         )
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        return self.render_frame(*self.render_size)
 
     def _close_frames(self) -> None:
         if self._frames is not None:
