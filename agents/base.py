@@ -216,6 +216,14 @@ class Agent(nn.Module, ABC):
         feats = self.features(sequences)
         return torch.where(mask.unsqueeze(-1), feats, torch.zeros((), dtype=feats.dtype))
 
+    def rollout_options(self, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Choices one rollout's acting pass and its training pass must share, drawn per rollout.
+
+        Passed as keyword arguments to both `initial_state` and `evaluate`, so PPO's ratio compares the same
+        function. None by default; Memo draws its jittered segment length here.
+        """
+        return {}
+
     @abstractmethod
     def initial_state(self, batch_size: int) -> Any:
         """A fresh state for `batch_size` envs; the first token stepped must be a trial start."""

@@ -44,6 +44,7 @@ Deviations from the official code:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -136,6 +137,13 @@ class Memo(PreNormAgent):
         j = self.spec.segment_jitter
         u = float(torch.rand((), generator=generator))
         return int(self.spec.segment_length * (1 - j + 2 * j * u))
+
+    def rollout_options(self, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Training jitters l_seg per forward (memo.md); under PPO the acting pass must segment a trial the
+        way the update re-evaluates it, so one length is drawn per rollout and used by both."""
+        if self.spec.segment_jitter <= 0:
+            return {}
+        return {"segment_length": self.sample_segment_length(generator)}
 
     def _segment_length(self, segment_length: int | None) -> int:
         if segment_length is None:
