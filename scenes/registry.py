@@ -23,6 +23,7 @@ SCENES: dict[str, str] = {
     "metaworld-ml45": "scenes.metaworld_ml:MetaWorldML45",
     "dark-key-to-door": "scenes.gridworld:DarkKeyToDoor",
     "darkroom": "scenes.gridworld:Darkroom",
+    "bandit": "scenes.bandit:TwoArmedBandit",
     # "objnav-apartment" and "objnav-habitat" (optional habitat-sim backend) arrive with the navigation issue.
 }
 
