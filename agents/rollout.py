@@ -8,12 +8,14 @@ distributed trainer can later wrap only the update (design.md, scale-out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
+from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from agents.base import Agent, TokenBatch
 from scenes.trials import Trials, TrialTokens
@@ -32,6 +34,23 @@ def token_batch(tokens: TrialTokens, with_task: bool = False) -> TokenBatch:
     )
 
 
+def sample_action(
+    dist: Distribution, generator: torch.Generator | None, deterministic: bool = False
+) -> Tensor:
+    """Draw from the policy with the caller's own generator, so that one thread's sampling (a trainer) never
+    depends on another's (the GUI's player). `deterministic` takes the mean / the most likely action."""
+    if isinstance(dist, Categorical):
+        if deterministic:
+            return dist.probs.argmax(dim=-1)
+        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+    normal = dist.base_dist if isinstance(dist, Independent) else dist
+    assert isinstance(normal, Normal), f"unsupported action distribution {type(dist).__name__}"
+    if deterministic:
+        return normal.loc.clone()
+    noise = torch.randn(normal.loc.shape, generator=generator, dtype=normal.loc.dtype)
+    return normal.loc + normal.scale * noise
+
+
 @dataclass
 class Rollout:
     """(B, T) tensors of whole trials: the agent's inputs and what it did and got."""
@@ -44,33 +63,79 @@ class Rollout:
     episode_end: Tensor  # (B, T) bool: the step ended an episode
     trial_end: Tensor  # (B, T) bool: the step ended a trial
     episode_index: Tensor  # (B, T) episode number within the trial
+    success: Tensor | None  # (B, T) bool: the scene's success flag at that step; None if it has none
+    trial_length: int  # steps per trial (T is a whole number of trials)
+    options: dict[str, Any] = field(default_factory=dict)  # `Agent.rollout_options` used while acting
 
     @property
     def mask(self) -> Tensor:
         """Every stored step is valid (whole trials, no padding)."""
         return torch.ones_like(self.trial_end)
 
+    def split_trials(self) -> Rollout:
+        """The same data with one row per trial: (B * T / trial_length, trial_length)."""
+        b, t = self.rewards.shape
+        rows = b * (t // self.trial_length)
+
+        def split(x: Tensor) -> Tensor:
+            return x.reshape(rows, self.trial_length, *x.shape[2:])
+
+        tokens = self.tokens
+        return Rollout(
+            tokens=TokenBatch(
+                obs=split(tokens.obs),
+                prev_action=split(tokens.prev_action),
+                prev_reward=split(tokens.prev_reward),
+                prev_done=split(tokens.prev_done),
+                episode_start=split(tokens.episode_start),
+                trial_start=split(tokens.trial_start),
+                task=None if tokens.task is None else split(tokens.task),
+            ),
+            actions=split(self.actions),
+            log_probs=split(self.log_probs),
+            values=split(self.values),
+            rewards=split(self.rewards),
+            episode_end=split(self.episode_end),
+            trial_end=split(self.trial_end),
+            episode_index=split(self.episode_index),
+            success=None if self.success is None else split(self.success),
+            trial_length=self.trial_length,
+            options=self.options,
+        )
+
 
 def collect_rollout(
-    trials: Trials, agent: Agent, tokens: TrialTokens, num_trials: int = 1
+    trials: Trials,
+    agent: Agent,
+    tokens: TrialTokens,
+    num_trials: int = 1,
+    generator: torch.Generator | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> tuple[Rollout, TrialTokens]:
     """Act for `num_trials` whole trials from `tokens` (which must start a trial); return the rollout and
     the tokens that start the next trial. Memory is rebuilt from the trial start, so no agent state is
-    carried between rollouts."""
+    carried between rollouts. `generator` drives action sampling and the agent's rollout options;
+    `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop)."""
     if not tokens.trial_start.all():
         raise ValueError(
             "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
         )
     with_task = agent.task_dim > 0
-    state: Any = agent.initial_state(trials.num_envs)
+    options = agent.rollout_options(generator)
+    state: Any = agent.initial_state(trials.num_envs, **options)
+    success_key = trials.scene.success_key
     steps = num_trials * trials.steps_per_trial
     inputs: list[TokenBatch] = []
-    actions, log_probs, values, rewards, episode_end, trial_end, episode_index = ([] for _ in range(7))
+    actions, log_probs, values, rewards, episode_end, trial_end, episode_index, success = (
+        [] for _ in range(8)
+    )
     for _ in range(steps):
+        if on_step is not None:
+            on_step()
         batch = token_batch(tokens, with_task)
         with torch.inference_mode():
             out = agent.step(batch, state)
-            action = out.dist.sample()
+            action = sample_action(out.dist, generator)
             log_probs.append(out.dist.log_prob(action))
         state = out.state
         inputs.append(batch)
@@ -81,6 +146,8 @@ def collect_rollout(
         rewards.append(torch.from_numpy(result.reward))
         episode_end.append(torch.from_numpy(result.episode_end))
         trial_end.append(torch.full((trials.num_envs,), result.trial_end))
+        if success_key is not None:
+            success.append(torch.from_numpy(np.asarray(result.info[success_key], dtype=bool)))
 
     def stack(parts: list[Tensor]) -> Tensor:
         return torch.stack(parts, dim=1).clone()  # clone: out of inference mode, usable in autograd
@@ -98,6 +165,9 @@ def collect_rollout(
         episode_end=stack(episode_end),
         trial_end=stack(trial_end),
         episode_index=stack(episode_index),
+        success=stack(success) if success_key is not None else None,
+        trial_length=trials.steps_per_trial,
+        options=options,
     )
     assert bool(rollout.trial_end[:, -1].all()) and np.all(tokens.trial_start)
     return rollout, tokens

@@ -241,6 +241,9 @@ class Scene(ABC):
     episodes_per_trial: ClassVar[int | None] = None
     trial_steps: ClassVar[int | None] = None
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "continuous"
+    # The step-info key that is true on a step that solves the task; an episode succeeds if any of its
+    # steps does (Meta-World's success-rate convention). None: the scene reports returns only.
+    success_key: ClassVar[str | None] = None
     # Scene options fix what cannot change inside a running environment (a Meta-World env class, a task
     # variant); they are chosen when the scene is made: `make_scene("ant-dir", variant="random-2d")`.
     option_params: ClassVar[tuple[TaskParam, ...]] = ()
@@ -295,6 +298,7 @@ class Scene(ABC):
             "episodes_per_trial": self.episodes_per_trial,
             "steps_per_trial": self.steps_per_trial,
             "splits": list(self.splits),
+            "success_key": self.success_key,
             "options": [p.as_dict() for p in self.option_params],
             "task_params": [p.as_dict() for p in self.task_params],
         }

@@ -724,6 +724,7 @@ class DarkKeyToDoor(Scene):
     """
 
     id: ClassVar[str] = "dark-key-to-door"
+    success_key: ClassVar[str | None] = "reached_door"
     title: ClassVar[str] = "Dark-Key-To-Door (9×9)"
     paper: ClassVar[str] = (
         "Laskin et al. 2022, In-context RL with Algorithm Distillation (arXiv 2210.14215); as run by AMAGO "
@@ -799,6 +800,7 @@ class Darkroom(Scene):
     """
 
     id: ClassVar[str] = "darkroom"
+    success_key: ClassVar[str | None] = "on_goal"
     title: ClassVar[str] = "Dark Room (9×9)"
     paper: ClassVar[str] = "Laskin et al. 2022, In-context RL with Algorithm Distillation (arXiv 2210.14215)"
     task_params: ClassVar[tuple[TaskParam, ...]] = DARKROOM_TASK_PARAMS

@@ -117,8 +117,15 @@ class Trials:
         self.sample_task = sampler
 
     # ----------------------------------------------------------------------------------------------------------
-    def reset(self) -> TrialTokens:
-        """Start a new trial in every env (new tasks) and return the first tokens."""
+    def reset(self, seed: int | None = None) -> TrialTokens:
+        """Start a new trial in every env (new tasks) and return the first tokens.
+
+        `seed` reseeds the task and env-reset stream first, so what follows depends on `seed` alone (the
+        trainer reseeds every iteration; that is what makes a resumed run repeat the original bit for bit).
+        """
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+            self._pending_tasks = None
         tasks = self._pending_tasks or [self.sample_task(self.rng) for _ in range(self.num_envs)]
         self._pending_tasks = None
         for i, task in enumerate(tasks):

@@ -1,0 +1,320 @@
+"""Training configuration: one dataclass, named presets per (agent, scene), TOML in and out.
+
+Resolution order (later wins): the preset for (agent, scene) -> a TOML config file -> command-line flags.
+The run directory stores the fully resolved config, every agent hyper-parameter and every PPO setting
+spelled out, so a run says exactly what it ran with and `--config` of that file repeats it.
+
+Presets:
+* `paper` — the hyper-parameters a paper gives. TrMRL on MuJoCo / Meta-World: the table of
+  ../shared/reference/trmrl.md (AdamW, separate policy / value learning rates, no advantage normalisation, no
+  gradient clipping, entropy 0). Memo / FCT / RMT: Memo's navigation PPO settings (memo.md; its gridworld
+  results used AMAGO, an off-policy learner, so there is no PPO setting to copy there) — deviation: a
+  constant learning rate, no warm-up / cosine schedule, and no ReLIC partial updates.
+* `fast` — settings chosen to show learning within minutes on a 2-core CPU: smaller models, larger learning
+  rates, fewer epochs. Not the papers' numbers; the resolved config shows every difference.
+* `default` — CleanRL's PPO defaults, for any (agent, scene).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from agents.ppo import PPOConfig
+from agents.registry import AGENTS, make_spec
+
+PRESETS: tuple[str, ...] = ("fast", "paper", "default")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. `agent_config` holds agent hyper-parameter overrides."""
+
+    scene: str
+    agent: str
+    preset: str = "default"
+    seed: int = 0
+    total_steps: int = 1_000_000
+    num_envs: int = 16
+    trials_per_iteration: int = 1  # trials per env per iteration: rollout = num_envs x this many trials
+    checkpoint_every: int = 10  # iterations between `latest` checkpoints (also written on stop)
+    scene_options: dict[str, Any] = field(default_factory=dict)
+    agent_preset: str = ""  # the agent registry's preset ("" = the agent's defaults)
+    agent_config: dict[str, Any] = field(default_factory=dict)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+
+    def validate(self) -> None:
+        if self.scene not in _scene_ids():
+            raise ValueError(f"unknown scene {self.scene!r}; valid scenes: {', '.join(_scene_ids())}")
+        if self.agent not in AGENTS:
+            raise ValueError(f"unknown agent {self.agent!r}; valid agents: {', '.join(AGENTS)}")
+        for name in ("total_steps", "num_envs", "trials_per_iteration", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        make_spec(self.agent, self.agent_preset or None, **self.agent_config)
+        self.ppo.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain TOML-able data; the agent table lists every hyper-parameter."""
+        spec = make_spec(self.agent, self.agent_preset or None, **self.agent_config)
+        data = dataclasses.asdict(self)
+        data["agent_config"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(spec).items()
+        }
+        return data
+
+
+def _scene_ids() -> list[str]:
+    from scenes.registry import SCENES
+
+    return list(SCENES)
+
+
+# ---------------------------------------------------------------------------------------------------- presets
+
+_MUJOCO = ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-goal")
+_GRIDWORLD = ("dark-key-to-door", "darkroom")
+_PRENORM_AGENTS = ("memo", "fct", "rmt")
+
+# TrMRL paper settings shared by every task (trmrl.md, "Training"); garage builds torch's AdamW with its
+# defaults (weight decay 0.01, eps 1e-8). The separate value function has its own optimiser and loss in
+# garage, so its loss weight is 1.
+_TRMRL_PAPER_PPO = {
+    "value_coef": 1.0,
+    "entropy_coef": 0.0,
+    "max_grad_norm": 0.0,
+    "normalize_advantages": False,
+    "weight_decay": 0.01,
+    "adam_eps": 1e-8,
+    "update_epochs": 10,
+}
+_TRMRL_PAPER: dict[str, dict[str, Any]] = {  # per-task columns of trmrl.md's table
+    "halfcheetah-vel": {
+        "agent_preset": "halfcheetah-vel",
+        "num_envs": 20,
+        "total_steps": 20_000_000,
+        "ppo": {"gamma": 0.9, "gae_lambda": 0.8, "clip_coef": 0.1, "policy_lr": 3e-5, "value_lr": 2.5e-4},
+    },
+    "halfcheetah-dir": {
+        "agent_preset": "halfcheetah-dir",
+        "num_envs": 20,
+        "total_steps": 40_000_000,
+        "ppo": {"gamma": 0.9, "gae_lambda": 0.8, "clip_coef": 0.2, "policy_lr": 3e-5, "value_lr": 3e-5},
+    },
+    "ant-dir": {
+        "agent_preset": "ant-dir",
+        "num_envs": 20,
+        "total_steps": 40_000_000,
+        "ppo": {"gamma": 0.92, "gae_lambda": 0.8, "clip_coef": 0.2, "policy_lr": 3e-5, "value_lr": 3e-5},
+    },
+    "metaworld": {
+        "agent_preset": "metaworld",
+        "num_envs": 25,
+        "total_steps": 50_000_000,
+        "ppo": {
+            "gamma": 0.9,
+            "gae_lambda": 0.95,
+            "clip_coef": 0.2,
+            "policy_lr": 5e-5,
+            "value_lr": 5e-5,
+            "minibatch_steps": 32,
+        },
+    },
+}
+_TRMRL_PAPER["ant-goal"] = _TRMRL_PAPER["ant-dir"]  # AntGoal lives in a side branch with no own table
+
+# Memo's navigation PPO (memo.md "Training"): clip 0.2, 4 epochs, value 0.5, entropy 0.01, Adam 3e-4 (the
+# middle of 2e-4 - 4e-4), grad-norm 0.2, gamma 0.99, lambda 0.95.
+_MEMO_PAPER_PPO = {
+    "clip_coef": 0.2,
+    "update_epochs": 4,
+    "value_coef": 0.5,
+    "entropy_coef": 0.01,
+    "policy_lr": 3e-4,
+    "value_lr": 3e-4,
+    "max_grad_norm": 0.2,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "minibatch_steps": 2048,
+}
+
+# Fast presets: what learns within minutes here. Transformer sizes shrink to what 2 cores step quickly.
+_FAST_TRANSFORMER = {
+    "trmrl": {"d_model": 64, "n_heads": 4, "d_ff": 256, "n_layers": 2},
+    "memo": {"d_model": 64, "n_heads": 4, "d_ff": 256},
+    "fct": {"d_model": 64, "n_heads": 4, "d_ff": 256},
+    "rmt": {"d_model": 64, "n_heads": 4, "d_ff": 256},
+    "rl2": {"hidden_size": 128},
+}
+_FAST_PPO = {"policy_lr": 3e-4, "value_lr": 3e-4, "update_epochs": 4, "max_grad_norm": 0.5}
+
+
+def _family(scene: str) -> str:
+    if scene in _MUJOCO:
+        return "mujoco"
+    if scene.startswith("metaworld-"):
+        return "metaworld"
+    if scene in _GRIDWORLD:
+        return "gridworld"
+    return scene
+
+
+def _agent_preset(agent: str, scene: str) -> str:
+    """The agent registry preset that matches a scene (initial std, value input, model size), if any."""
+    presets = AGENTS[agent].presets
+    family = _family(scene)
+    for name in (scene, family, "mujoco" if family == "mujoco" else ""):
+        if name and name in presets:
+            return name
+    return ""
+
+
+def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
+    """The TrainConfig values preset `preset` sets for (agent, scene); ValueError if it has none for them."""
+    family = _family(scene)
+    values: dict[str, Any] = {"agent_preset": _agent_preset(agent, scene), "ppo": {}}
+    if preset == "default":
+        return values
+    if preset == "paper":
+        if agent == "trmrl" and (scene in _TRMRL_PAPER or family == "metaworld"):
+            table = copy.deepcopy(_TRMRL_PAPER[scene if scene in _TRMRL_PAPER else "metaworld"])
+            table["ppo"] = {**_TRMRL_PAPER_PPO, **table["ppo"]}
+            return table
+        if agent in _PRENORM_AGENTS:
+            return values | {"num_envs": 32, "total_steps": 20_000_000, "ppo": dict(_MEMO_PAPER_PPO)}
+        raise ValueError(
+            f"preset 'paper' is not defined for agent {agent!r} on scene {scene!r} (the papers give PPO "
+            "settings for trmrl on MuJoCo / Meta-World and for memo, fct, rmt); use 'fast' or 'default'"
+        )
+    if preset == "fast":
+        values["agent_config"] = dict(_FAST_TRANSFORMER.get(agent, {}))
+        if family == "mujoco":
+            return values | {
+                "num_envs": 16,
+                "total_steps": 2_000_000,
+                "ppo": {**_FAST_PPO, "gamma": 0.99, "gae_lambda": 0.95, "minibatch_steps": 800},
+            }
+        if family == "metaworld":
+            return values | {
+                "num_envs": 10,
+                "total_steps": 2_000_000,
+                "ppo": {**_FAST_PPO, "minibatch_steps": 5000},
+            }
+        if family == "gridworld":
+            return values | {
+                "num_envs": 32,
+                "total_steps": 5_000_000,
+                "ppo": {**_FAST_PPO, "entropy_coef": 0.01, "minibatch_steps": 2000},
+            }
+        return values | {
+            "num_envs": 64,
+            "total_steps": 300_000,
+            "ppo": {**_FAST_PPO, "entropy_coef": 0.01},
+        }
+    raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+
+
+# -------------------------------------------------------------------------------------------------- resolving
+
+
+def _check_type(where: str, default: Any, value: Any) -> Any:
+    """`value` if it has the type of `default` (ints are accepted for floats); else a clear ValueError."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(f"{where} expects {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _apply(config: TrainConfig, values: dict[str, Any], source: str) -> None:
+    """Set `values` (TOML-shaped: scalars, plus the tables scene_options / agent_config / ppo) on config."""
+    top = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for key, value in values.items():
+        if key not in top:
+            raise ValueError(f"unknown key {key!r} in {source}; valid keys: {', '.join(top)}")
+        if key == "ppo":
+            if not isinstance(value, dict):
+                raise ValueError(f"ppo in {source} must be a table, got {value!r}")
+            known = {f.name for f in dataclasses.fields(PPOConfig)}
+            for name, item in value.items():
+                if name not in known:
+                    raise ValueError(f"unknown key ppo.{name} in {source}; valid: {', '.join(sorted(known))}")
+                setattr(
+                    config.ppo, name, _check_type(f"ppo.{name} in {source}", getattr(config.ppo, name), item)
+                )
+        elif key in ("scene_options", "agent_config"):
+            getattr(config, key).update(_check_type(f"{key} in {source}", {}, value))
+        else:
+            setattr(config, key, _check_type(f"{key} in {source}", getattr(config, key), value))
+
+
+def resolve_config(
+    scene: str | None = None,
+    agent: str | None = None,
+    preset: str | None = None,
+    file_values: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+    source: str = "the config file",
+) -> TrainConfig:
+    """Preset for (agent, scene), then the config file's values, then `overrides` (command-line flags).
+
+    Scene, agent and preset come from the arguments or else from the file; a file that came out of a run
+    directory (a resolved config) reproduces that run.
+    """
+    file_values = dict(file_values or {})
+    scene = scene or file_values.get("scene")
+    agent = agent or file_values.get("agent")
+    if not scene or not agent:
+        raise ValueError("a training run needs a scene and an agent (--scene S --agent A, or in --config)")
+    preset = preset or file_values.get("preset") or "fast"
+    config = TrainConfig(scene=scene, agent=agent, preset=preset)
+    if scene not in _scene_ids() or agent not in AGENTS:
+        config.validate()  # raises the unknown-name error
+    _apply(config, preset_values(preset, scene, agent), f"preset {preset!r}")
+    file_values.update(scene=scene, agent=agent, preset=preset)
+    _apply(config, file_values, source)
+    _apply(config, overrides or {}, "the command line")
+    config.validate()
+    return config
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML config; a missing or malformed file is a one-line ValueError naming the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def config_from_dict(data: dict[str, Any], source: str) -> TrainConfig:
+    """Rebuild a resolved config (a run's config.toml or a checkpoint's copy) exactly, preset not reapplied."""
+    data = dict(data)
+    try:
+        config = TrainConfig(scene=data.pop("scene"), agent=data.pop("agent"))
+    except KeyError as missing:
+        raise ValueError(f"{source} has no {missing.args[0]!r}") from None
+    _apply(config, data, source)
+    config.validate()
+    return config
+
+
+def write_config(config: TrainConfig, path: str | Path) -> None:
+    Path(path).write_text(tomli_w.dumps(config.to_dict()))

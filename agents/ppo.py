@@ -1,0 +1,217 @@
+"""PPO over whole trials (Schulman et al. 2017), read top to bottom in the manner of CleanRL's `ppo.py`.
+
+In-context agents learn from sequences, so the update differs from flat PPO in three places:
+* advantages run across episode boundaries inside a trial and stop at trial ends (`agents.advantages`);
+* log-probs and values are recomputed by the agent's `evaluate` over stored trials from their first token,
+  so every memory (TrMRL's windows, Memo's summaries, the FCT context, the GRU state) is rebuilt with the
+  current weights (TrMRL §4: "each stored sample keeps its window, so the update re-encodes it");
+* minibatches are whole trials: `minibatch_steps` is rounded to a whole number of trials (at least one).
+  Deviation: the TrMRL code draws 256 independent time steps per minibatch; a trial-row minibatch of one
+  400-step HalfCheetah trial is the nearest whole-trial size and keeps one code path for every agent.
+
+"Separate policy and value optimisers" (TrMRL's garage setup) are two parameter groups of one AdamW, each with
+its own learning rate: Adam keeps its moments per parameter, so that is the same algorithm with one state
+dict. With a shared trunk (TrMRL Dir tasks, Memo, FCT) the trunk is in the policy group and receives both
+losses' gradients, as in garage's shared-network mode.
+
+Nothing here holds global state: `ppo_update` is a function of (agent, optimizer, rollout, config, generator),
+so a distributed trainer can later wrap the agent in DistributedDataParallel (design.md, scale-out).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from agents.advantages import trial_gae
+from agents.base import Agent, TokenBatch
+from agents.rollout import Rollout
+
+
+@dataclass
+class PPOConfig:
+    """Every PPO hyper-parameter, with CleanRL's continuous-control defaults; presets override them."""
+
+    gamma: float = field(default=0.99, metadata={"doc": "discount, applied across episodes of a trial"})
+    gae_lambda: float = field(default=0.95, metadata={"doc": "GAE λ"})
+    clip_coef: float = field(default=0.2, metadata={"doc": "PPO ratio clip ε"})
+    policy_lr: float = field(
+        default=3e-4, metadata={"doc": "AdamW learning rate of everything but the value head"}
+    )
+    value_lr: float = field(default=3e-4, metadata={"doc": "AdamW learning rate of the value head"})
+    weight_decay: float = field(default=0.0, metadata={"doc": "AdamW decoupled weight decay"})
+    adam_eps: float = field(default=1e-5, metadata={"doc": "AdamW ε (CleanRL 1e-5; torch default 1e-8)"})
+    update_epochs: int = field(default=4, metadata={"doc": "passes over the rollout per iteration"})
+    minibatch_steps: int = field(
+        default=256, metadata={"doc": "env steps per minibatch, rounded to whole trials"}
+    )
+    value_coef: float = field(default=0.5, metadata={"doc": "weight of the value loss"})
+    entropy_coef: float = field(default=0.0, metadata={"doc": "weight of the entropy bonus"})
+    max_grad_norm: float = field(default=0.5, metadata={"doc": "global gradient-norm clip (0 = off)"})
+    normalize_advantages: bool = field(
+        default=True, metadata={"doc": "per-minibatch advantage normalisation"}
+    )
+    clip_value_loss: bool = field(
+        default=False, metadata={"doc": "clip value updates like the ratio (CleanRL)"}
+    )
+    target_kl: float = field(
+        default=0.0, metadata={"doc": "stop the epochs once approx-KL exceeds it (0 = off)"}
+    )
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first value no update can run with."""
+        checks = {
+            "gamma": 0 <= self.gamma <= 1,
+            "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "clip_coef": self.clip_coef > 0,
+            "policy_lr": self.policy_lr > 0,
+            "value_lr": self.value_lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "adam_eps": self.adam_eps > 0,
+            "update_epochs": self.update_epochs >= 1,
+            "minibatch_steps": self.minibatch_steps >= 1,
+            "value_coef": self.value_coef >= 0,
+            "entropy_coef": self.entropy_coef >= 0,
+            "max_grad_norm": self.max_grad_norm >= 0,
+            "target_kl": self.target_kl >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"ppo.{name} = {getattr(self, name)!r} is out of range")
+
+
+def make_optimizer(agent: Agent, config: PPOConfig) -> torch.optim.AdamW:
+    """One AdamW with a "policy" group (all but the value head) and a "value" group (the value head)."""
+    value_ids = {id(p) for p in agent.value.parameters()}
+    policy_params = [p for p in agent.parameters() if id(p) not in value_ids]
+    return torch.optim.AdamW(
+        [
+            {"params": policy_params, "lr": config.policy_lr, "name": "policy"},
+            {"params": list(agent.value.parameters()), "lr": config.value_lr, "name": "value"},
+        ],
+        eps=config.adam_eps,
+        weight_decay=config.weight_decay,
+    )
+
+
+def set_learning_rates(optimizer: torch.optim.Optimizer, config: PPOConfig) -> None:
+    """Apply the config's learning rates (after a config edit, or to a restored optimiser)."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.value_lr if group.get("name") == "value" else config.policy_lr
+
+
+def _select(tokens: TokenBatch, rows: Tensor) -> TokenBatch:
+    return TokenBatch(
+        obs=tokens.obs[rows],
+        prev_action=tokens.prev_action[rows],
+        prev_reward=tokens.prev_reward[rows],
+        prev_done=tokens.prev_done[rows],
+        episode_start=tokens.episode_start[rows],
+        trial_start=tokens.trial_start[rows],
+        task=None if tokens.task is None else tokens.task[rows],
+    )
+
+
+def _finite(loss: Tensor, agent: Agent) -> bool:
+    if not bool(torch.isfinite(loss)):
+        return False
+    return all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in agent.parameters())
+
+
+def explained_variance(values: Tensor, returns: Tensor) -> float:
+    """1 - Var[R - V] / Var[R] (CleanRL's diagnostic): 1 is a perfect critic, 0 no better than a constant."""
+    var = float(returns.var())
+    return float("nan") if var == 0 else 1.0 - float((returns - values).var()) / var
+
+
+def ppo_update(
+    agent: Agent,
+    optimizer: torch.optim.Optimizer,
+    rollout: Rollout,
+    config: PPOConfig,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """One PPO update from a rollout of whole trials; returns the update's diagnostics.
+
+    A non-finite loss or gradient restores the weights and optimiser state from before this update, skips
+    the rest of it, and reports `nan_skipped = 1`: one bad batch never poisons the run.
+    """
+    advantages, returns = trial_gae(
+        rollout.rewards, rollout.values, rollout.trial_end, config.gamma, config.gae_lambda
+    )
+    trials = rollout.split_trials()  # (num_trials, steps_per_trial): one row per trial
+    advantages = advantages.reshape(trials.rewards.shape)
+    returns = returns.reshape(trials.rewards.shape)
+    num_trials, trial_length = trials.rewards.shape
+    rows_per_minibatch = min(num_trials, max(1, round(config.minibatch_steps / trial_length)))
+    mask = trials.mask
+
+    last_good = (copy.deepcopy(agent.state_dict()), copy.deepcopy(optimizer.state_dict()))
+    agent.train()
+    stats: dict[str, list[float]] = {
+        k: [] for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
+    }
+    nan_skipped = False
+    epochs_run = 0
+    for _ in range(config.update_epochs):
+        order = torch.randperm(num_trials, generator=generator)
+        for start in range(0, num_trials, rows_per_minibatch):
+            rows = order[start : start + rows_per_minibatch]
+            out = agent.evaluate(_select(trials.tokens, rows), mask[rows], **trials.options)
+            new_log_probs = out.dist.log_prob(trials.actions[rows])
+            log_ratio = new_log_probs - trials.log_probs[rows]
+            ratio = log_ratio.exp()
+            adv = advantages[rows]
+            if config.normalize_advantages and adv.numel() > 1:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+
+            policy_loss = torch.max(
+                -adv * ratio, -adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+            ).mean()
+            if config.clip_value_loss:
+                old = trials.values[rows]
+                clipped = old + (out.values - old).clamp(-config.clip_coef, config.clip_coef)
+                value_loss = (
+                    0.5 * torch.max((out.values - returns[rows]) ** 2, (clipped - returns[rows]) ** 2).mean()
+                )
+            else:
+                value_loss = 0.5 * ((out.values - returns[rows]) ** 2).mean()
+            entropy = out.dist.entropy().mean()
+            loss = policy_loss - config.entropy_coef * entropy + config.value_coef * value_loss
+
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if not _finite(loss, agent):
+                agent.load_state_dict(last_good[0])
+                optimizer.load_state_dict(last_good[1])
+                nan_skipped = True
+                break
+            if config.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
+            optimizer.step()
+
+            with torch.no_grad():  # CleanRL's diagnostics: the low-variance KL estimator, clipped share
+                stats["approx_kl"].append(float(((ratio - 1) - log_ratio).mean()))
+                stats["clip_fraction"].append(float(((ratio - 1).abs() > config.clip_coef).float().mean()))
+            stats["policy_loss"].append(policy_loss.item())
+            stats["value_loss"].append(value_loss.item())
+            stats["entropy"].append(entropy.item())
+        if nan_skipped:
+            break
+        epochs_run += 1
+        if config.target_kl > 0 and stats["approx_kl"] and stats["approx_kl"][-1] > config.target_kl:
+            break
+    agent.eval()
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else math.nan
+
+    result: dict[str, float] = {k: mean(v) for k, v in stats.items()}
+    result["explained_variance"] = explained_variance(rollout.values, returns.reshape(rollout.values.shape))
+    result["update_epochs"] = float(epochs_run)
+    result["nan_skipped"] = float(nan_skipped)
+    return result

@@ -1,0 +1,412 @@
+"""The Trainer: PPO over batched trials, iteration by iteration, with a run directory. Qt-free.
+
+The command line and the GUI drive the same object:
+* `iterate()` runs one iteration (collect whole trials, update, log, checkpoint) and returns its metrics;
+  `run()` loops until `total_steps`, a stop request, or an iteration limit.
+* `pause()` / `resume()` / `stop()` may be called from any thread. Pausing blocks at the next env step;
+  stopping ends at the next env step (a partial rollout is dropped) or after the update in progress.
+* `events` are psygnal signals (napari's model-events pattern): `metrics(dict)` after each iteration,
+  `status(str)` on state changes, `message(str)` for notable events (a skipped non-finite update, a
+  checkpoint written). They are emitted from the training thread; GUI code re-emits them on its own.
+* `set_task_overrides(**params)` fixes task parameters of the TRAINING distribution (validated against the
+  scene's schema) from the next iteration on; `clear_task_overrides()` restores the scene's distribution.
+
+Determinism: every iteration reseeds the trials from (seed, iteration), and action sampling, minibatch
+order and Memo's segment lengths draw from the trainer's own torch Generator, whose state is checkpointed as
+of the start of the next iteration. So `Trainer.resume(run_dir)` continues bit for bit (tested), and the
+GUI's player (another thread, other RNG) cannot perturb training.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from psygnal import Signal, SignalGroup
+from tensorboardX import SummaryWriter
+
+from agents.base import Agent
+from agents.checkpoints import load_checkpoint, save_checkpoint
+from agents.config import TrainConfig, config_from_dict, write_config
+from agents.ppo import make_optimizer, ppo_update, set_learning_rates
+from agents.registry import make_agent
+from agents.rollout import collect_rollout
+from agents.statistics import trial_statistics
+from scenes.base import Scene, Task, validate_task
+from scenes.registry import make_scene
+from scenes.trials import Trials
+
+METRIC_KEYS = (
+    "iteration",
+    "env_steps",
+    "time_s",
+    "trial_return",
+    "episodes_per_trial",
+    "success_rate",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "update_epochs",
+    "nan_skipped",
+    "sps",
+    "rollout_s",
+    "update_s",
+)
+MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more episodes fold into the total)
+
+
+class TrainingStopped(Exception):
+    """Raised inside a rollout when `stop()` was requested; the partial rollout is dropped."""
+
+
+class TrainerEvents(SignalGroup):
+    metrics = Signal(dict)
+    status = Signal(str)
+    message = Signal(str)
+
+
+def build_agent(config: TrainConfig, scene: Scene, trials: Trials) -> Agent:
+    """The agent a config describes, sized for the scene's observations and actions."""
+    obs_dim = int(np.prod(trials.observation_space.shape))
+    agent = make_agent(
+        config.agent,
+        obs_dim,
+        scene.action_kind,
+        trials.action_dim,
+        config.agent_preset or None,
+        **config.agent_config,
+    )
+    if agent.task_dim not in (0, trials.task_dim):
+        raise ValueError(
+            f"oracle_task_dim must be 0 or this scene's task size ({trials.task_dim}), got {agent.task_dim}"
+        )
+    agent.eval()
+    return agent
+
+
+def episodes_in_trial(scene: Scene) -> int:
+    """How many per-episode-index columns to log: the trial's nominal episode count, capped."""
+    nominal = scene.episodes_per_trial or math.ceil(scene.steps_per_trial / scene.episode_length)
+    return min(nominal, MAX_EPISODE_COLUMNS)
+
+
+def new_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
+    """`<root>/<scene>-<agent>-<time>/`, made unique with a suffix if two runs start within a second."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{config.scene}-{config.agent}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class Trainer:
+    """PPO training of one agent on one scene, writing into `run_dir` (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path | None = None, *, log: bool = True) -> None:
+        config.validate()
+        self.config = config
+        self.scene = make_scene(config.scene, **config.scene_options)
+        self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
+        torch.manual_seed(config.seed)  # weight initialisation
+        self.agent = build_agent(config, self.scene, self.trials)
+        self.optimizer = make_optimizer(self.agent, config.ppo)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.num_episodes = episodes_in_trial(self.scene)
+        self.events = TrainerEvents()
+
+        self.iteration = 0
+        self.env_steps = 0
+        self.best_return = -math.inf
+        self.elapsed_s = 0.0
+        self.task_overrides: Task = {}
+        self._pending_overrides: Task | None = None
+        self._next_generator_state = self.generator.get_state()
+
+        self._lock = threading.Condition()
+        self._paused = False
+        self._stopping = False
+
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._csv_file: Any = None
+        self._tb: SummaryWriter | None = None
+        self._log = log and self.run_dir is not None
+
+    # ------------------------------------------------------------------------------------------ run dirs
+    @property
+    def checkpoint_dir(self) -> Path:
+        assert self.run_dir is not None
+        return self.run_dir / "checkpoints"
+
+    def _open_logs(self) -> None:
+        """Create the run directory layout and open metrics.csv / TensorBoard (appending after a resume)."""
+        if not self._log or self._csv_file is not None:
+            return
+        assert self.run_dir is not None
+        for sub in ("checkpoints", "videos", "tensorboard"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        write_config(self.config, self.run_dir / "config.toml")
+        path = self.run_dir / "metrics.csv"
+        columns = [*METRIC_KEYS, *self._episode_columns()]
+        kept: list[dict[str, str]] = []
+        if path.exists():  # a resume: keep rows up to the checkpoint, drop any written after it
+            with path.open(newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["iteration"]) <= self.iteration]
+        self._csv_file = path.open("w", newline="")
+        self._csv = csv.DictWriter(self._csv_file, fieldnames=columns, extrasaction="ignore", restval="")
+        self._csv.writeheader()
+        self._csv.writerows(kept)
+        self._csv_file.flush()
+        self._tb = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.iteration + 1)
+
+    def _episode_columns(self) -> list[str]:
+        columns = [f"episode_return/{k}" for k in range(self.num_episodes)]
+        if self.scene.success_key is not None:
+            columns += [f"success/{k}" for k in range(self.num_episodes)]
+        return columns
+
+    def _write_metrics(self, metrics: dict[str, float]) -> None:
+        if not self._log:
+            return
+        self._open_logs()
+        self._csv.writerow({k: repr(v) if isinstance(v, float) else v for k, v in metrics.items()})
+        self._csv_file.flush()
+        assert self._tb is not None
+        for key, value in metrics.items():
+            if (
+                key not in ("iteration", "env_steps")
+                and isinstance(value, int | float)
+                and math.isfinite(value)
+            ):
+                self._tb.add_scalar(key, value, global_step=int(metrics["env_steps"]))
+        self._tb.flush()
+
+    # ------------------------------------------------------------------------------------------ control
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+        self.events.status.emit("paused")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._lock.notify_all()
+        self.events.status.emit("running")
+
+    def stop(self) -> None:
+        """Ask the loop to end at the next env step (or after the update in progress); returns at once."""
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def done(self) -> bool:
+        return self.env_steps >= self.config.total_steps
+
+    def _gate(self) -> None:
+        """Called before every env step: wait while paused, raise TrainingStopped when asked to stop."""
+        with self._lock:
+            while self._paused and not self._stopping:
+                self._lock.wait()
+            if self._stopping:
+                raise TrainingStopped
+
+    def set_task_overrides(self, **params: Any) -> Task:
+        """Fix these task parameters in every training trial from the next iteration on (validated now)."""
+        merged = validate_task(
+            self.scene.task_params,
+            self.scene.default_task(),
+            {**self.task_overrides, **params},
+            "training task",
+        )
+        overrides = {name: merged[name] for name in {**self.task_overrides, **params}}
+        with self._lock:
+            self._pending_overrides = overrides
+        self.events.message.emit(f"training tasks: {overrides} from the next iteration")
+        return overrides
+
+    def clear_task_overrides(self) -> None:
+        with self._lock:
+            self._pending_overrides = {}
+        self.events.message.emit("training tasks: the scene's distribution from the next iteration")
+
+    def _apply_task_overrides(self) -> None:
+        with self._lock:
+            pending, self._pending_overrides = self._pending_overrides, None
+        if pending is None:
+            return
+        self.task_overrides = pending
+        self._install_task_sampler()
+
+    def _install_task_sampler(self) -> None:
+        overrides = dict(self.task_overrides)
+        scene = self.scene
+
+        def sample(rng: np.random.Generator) -> Task:
+            return {**scene.sample_task(rng, "train"), **overrides}
+
+        self.trials.set_task_sampler(sample)
+
+    # ------------------------------------------------------------------------------------------ training
+    def _iteration_seed(self) -> int:
+        return int(np.random.SeedSequence([self.config.seed, self.iteration]).generate_state(1)[0])
+
+    def iterate(self) -> dict[str, float]:
+        """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped mid-rollout."""
+        self._open_logs()
+        self._apply_task_overrides()
+        self.generator.set_state(self._next_generator_state)
+        start = time.perf_counter()
+        tokens = self.trials.reset(seed=self._iteration_seed())
+        rollout, _ = collect_rollout(
+            self.trials,
+            self.agent,
+            tokens,
+            num_trials=self.config.trials_per_iteration,
+            generator=self.generator,
+            on_step=self._gate,
+        )
+        rollout_s = time.perf_counter() - start
+        update = ppo_update(self.agent, self.optimizer, rollout, self.config.ppo, self.generator)
+        update_s = time.perf_counter() - start - rollout_s
+        self._next_generator_state = self.generator.get_state()
+
+        steps = rollout.rewards.numel()
+        self.iteration += 1
+        self.env_steps += steps
+        self.elapsed_s += rollout_s + update_s
+        metrics: dict[str, float] = {
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "time_s": self.elapsed_s,
+            **trial_statistics(rollout, self.num_episodes),
+            **update,
+            "sps": steps / (rollout_s + update_s),
+            "rollout_s": rollout_s,
+            "update_s": update_s,
+        }
+        if update["nan_skipped"]:
+            self.events.message.emit(
+                f"iteration {self.iteration}: non-finite loss or gradient; update skipped, last good weights kept"
+            )
+        self._write_metrics(metrics)
+        if self.run_dir is not None:
+            if metrics["trial_return"] > self.best_return:
+                self.best_return = metrics["trial_return"]
+                self.save("best")
+            if self.iteration % self.config.checkpoint_every == 0 or self.done:
+                self.save("latest")
+        self.events.metrics.emit(metrics)
+        return metrics
+
+    def run(
+        self, max_iterations: int | None = None, on_metrics: Callable[[dict[str, float]], None] | None = None
+    ) -> str:
+        """Iterate until done, stopped, or `max_iterations` more iterations; saves `latest` at the end.
+
+        Returns why it ended: "done", "stopped" or "iterations".
+        """
+        self.events.status.emit("running")
+        reason = "iterations"
+        try:
+            for _ in range(max_iterations if max_iterations is not None else 1 << 62):
+                if self.done:
+                    reason = "done"
+                    break
+                if self._stopping:
+                    reason = "stopped"
+                    break
+                metrics = self.iterate()
+                if on_metrics is not None:
+                    on_metrics(metrics)
+            else:
+                reason = "done" if self.done else "iterations"
+        except TrainingStopped:
+            reason = "stopped"
+        finally:
+            if self.run_dir is not None and self.iteration > 0:
+                self.save("latest")
+            self.events.status.emit(reason)
+        return reason
+
+    # ------------------------------------------------------------------------------------------ checkpoints
+    def state_payload(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: weights, optimiser, config, RNG state and counters."""
+        return {
+            "scene": self.config.scene,
+            "agent": self.config.agent,
+            "config": self.config.to_dict(),
+            "model": self.agent.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self._next_generator_state,
+            "counters": {
+                "iteration": self.iteration,
+                "env_steps": self.env_steps,
+                "best_return": self.best_return,
+                "elapsed_s": self.elapsed_s,
+            },
+            "task_overrides": dict(self.task_overrides),
+        }
+
+    def save(self, name: str = "latest") -> Path:
+        path = save_checkpoint(self.checkpoint_dir / f"{name}.pt", self.state_payload())
+        if name == "latest":
+            self.events.message.emit(f"checkpoint saved: {path}")
+        return path
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        """Restore weights, optimiser, RNG and counters from a checkpoint payload made for this config."""
+        self.agent.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        set_learning_rates(self.optimizer, self.config.ppo)
+        self._next_generator_state = payload["generator"]
+        counters = payload["counters"]
+        self.iteration = int(counters["iteration"])
+        self.env_steps = int(counters["env_steps"])
+        self.best_return = float(counters["best_return"])
+        self.elapsed_s = float(counters["elapsed_s"])
+        self.task_overrides = dict(payload.get("task_overrides", {}))
+        self._install_task_sampler()
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, total_steps: int | None = None, *, log: bool = True) -> Trainer:
+        """Continue the run in `run_dir` from its latest checkpoint, with its own config (`total_steps` may
+        extend it). A missing, truncated or foreign checkpoint is a CheckpointError; nothing is written then.
+        """
+        run_dir = Path(run_dir)
+        payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+        config = config_from_dict(payload["config"], f"the checkpoint in {run_dir}")
+        if total_steps is not None:
+            config.total_steps = total_steps
+        trainer = cls(config, run_dir, log=log)
+        trainer.load_state(payload)
+        return trainer
+
+    def close(self) -> None:
+        if self._csv_file is not None:
+            self._csv_file.close()
+            self._csv_file = None
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        self.trials.close()

@@ -1,0 +1,200 @@
+"""The Trainer on real scenes and real agents: run directories, exact resume, control from another thread,
+training-distribution edits, the non-finite guard, and configs."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents.checkpoints import CheckpointError
+from agents.config import config_from_dict, load_config_file, resolve_config
+from agents.ppo import make_optimizer, ppo_update
+from agents.rollout import collect_rollout
+from agents.trainer import Trainer
+
+TINY_MEMO = {
+    "d_model": 16,
+    "n_layers": 1,
+    "n_heads": 2,
+    "d_ff": 32,
+    "segment_length": 20,
+    "summary_length": 2,
+}
+
+
+def tiny_config(**overrides: object):
+    """Memo (with segment jitter: the rollout's options must reach the update) on short Darkroom trials."""
+    values = {
+        "num_envs": 4,
+        "checkpoint_every": 1,
+        "agent_config": TINY_MEMO,
+        "ppo": {"minibatch_steps": 100, "update_epochs": 2},
+        "total_steps": 10_000,
+        **overrides,
+    }
+    return resolve_config("darkroom", "memo", "fast", overrides=values)
+
+
+def test_run_directory_layout_metrics_and_resolved_config(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    first = trainer.iterate()
+    trainer.iterate()
+    trainer.close()
+    run = tmp_path / "run"
+    assert (run / "checkpoints" / "latest.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
+    assert (run / "videos").is_dir() and any((run / "tensorboard").iterdir())
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [int(r["iteration"]) for r in rows] == [1, 2]
+    assert float(rows[0]["trial_return"]) == pytest.approx(first["trial_return"])
+    assert first["env_steps"] == 4 * 400 and "episode_return/19" in rows[0] and "success/0" in rows[0]
+    # The resolved config spells out the agent's every hyper-parameter and rebuilds the same config.
+    saved = load_config_file(run / "config.toml")
+    assert saved["agent_config"]["summary_length"] == 2 and saved["agent_config"]["norm"] == "layer"
+    assert config_from_dict(saved, "config.toml").to_dict() == trainer.config.to_dict()
+
+
+def test_resume_continues_bit_for_bit(tmp_path: Path) -> None:
+    straight = Trainer(tiny_config(), tmp_path / "straight")
+    expected = [straight.iterate() for _ in range(3)]
+    straight.close()
+
+    first = Trainer(tiny_config(), tmp_path / "resumed")
+    first.iterate()
+    first.iterate()
+    first.close()
+    resumed = Trainer.from_run(tmp_path / "resumed")
+    assert resumed.iteration == 2 and resumed.env_steps == 2 * 1600
+    third = resumed.iterate()
+    resumed.close()
+
+    for key in ("trial_return", "policy_loss", "value_loss", "approx_kl", "entropy"):
+        assert third[key] == expected[2][key], key
+    for name, tensor in straight.agent.state_dict().items():
+        assert torch.equal(tensor, resumed.agent.state_dict()[name]), name
+    rows = list(csv.DictReader((tmp_path / "resumed" / "metrics.csv").open()))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
+
+
+def test_a_truncated_latest_checkpoint_is_refused_and_the_run_is_left_intact(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    trainer.iterate()
+    trainer.close()
+    latest = tmp_path / "run" / "checkpoints" / "latest.pt"
+    data = latest.read_bytes()
+    latest.write_bytes(data[: len(data) // 2])
+    before = sorted(p.name for p in (tmp_path / "run").rglob("*"))
+    with pytest.raises(CheckpointError, match="truncated or corrupted") as error:
+        Trainer.from_run(tmp_path / "run")
+    assert "\n" not in str(error.value)
+    assert sorted(p.name for p in (tmp_path / "run").rglob("*")) == before
+    # The best checkpoint of the same run still loads.
+    resumed_best = torch.load(tmp_path / "run" / "checkpoints" / "best.pt", weights_only=True)
+    assert resumed_best["counters"]["iteration"] == 1
+
+
+def test_pause_resume_and_stop_from_another_thread(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config(total_steps=10**9), tmp_path / "run")
+    statuses: list[str] = []
+    trainer.events.status.connect(statuses.append)
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(trainer.run()))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while trainer.iteration < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trainer.pause()
+    time.sleep(0.3)  # let the worker reach the gate
+    held = (trainer.iteration, trainer.env_steps)
+    time.sleep(0.5)
+    assert (trainer.iteration, trainer.env_steps) == held and worker.is_alive()
+    trainer.resume()
+    while trainer.iteration < held[0] + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert trainer.iteration > held[0]
+    stop_at = time.monotonic()
+    trainer.stop()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and time.monotonic() - stop_at < 10
+    assert result == ["stopped"] and statuses[0] == "running" and statuses[-1] == "stopped"
+    payload = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert payload["counters"]["iteration"] == trainer.iteration
+    trainer.close()
+
+
+def test_training_distribution_edits_apply_from_the_next_iteration(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config(), None)
+    trainer.iterate()
+    assert len({t["goal_x"] for t in trainer.trials.tasks()}) > 1
+    trainer.set_task_overrides(goal_x=2, goal_y=7)
+    with pytest.raises(ValueError, match="goal_x"):
+        trainer.set_task_overrides(goal_x=99)
+    trainer.iterate()
+    assert all((t["goal_x"], t["goal_y"]) == (2, 7) for t in trainer.trials.tasks())
+    trainer.clear_task_overrides()
+    trainer.iterate()
+    assert len({(t["goal_x"], t["goal_y"]) for t in trainer.trials.tasks()}) > 1
+    trainer.close()
+
+
+def test_a_non_finite_update_is_skipped_and_the_last_good_weights_kept() -> None:
+    trainer = Trainer(tiny_config(), None)
+    tokens = trainer.trials.reset(seed=0)
+    rollout, _ = collect_rollout(trainer.trials, trainer.agent, tokens, generator=trainer.generator)
+    rollout.rewards[0, 5] = float("nan")
+    optimizer = make_optimizer(trainer.agent, trainer.config.ppo)
+    before = {k: v.clone() for k, v in trainer.agent.state_dict().items()}
+    result = ppo_update(trainer.agent, optimizer, rollout, trainer.config.ppo)
+    assert result["nan_skipped"] == 1.0
+    for name, tensor in trainer.agent.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+    assert not optimizer.state  # the optimiser's moments were rolled back too
+    # The run keeps going: the next iteration trains normally.
+    assert trainer.iterate()["nan_skipped"] == 0.0
+    trainer.close()
+
+
+def test_config_errors_are_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("num_envs = [")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_config_file(bad)
+    with pytest.raises(ValueError, match="unknown key 'num_env'"):
+        resolve_config("darkroom", "mlp", file_values={"num_env": 3})
+    with pytest.raises(ValueError, match=r"unknown key ppo.lr"):
+        resolve_config("darkroom", "mlp", file_values={"ppo": {"lr": 3}})
+    with pytest.raises(ValueError, match="num_envs in the command line expects int"):
+        resolve_config("darkroom", "mlp", overrides={"num_envs": "4"})
+    with pytest.raises(ValueError, match=r"ppo\.gamma"):
+        resolve_config("darkroom", "mlp", overrides={"ppo": {"gamma": 2.0}})
+    with pytest.raises(ValueError, match="preset 'paper' is not defined"):
+        resolve_config("darkroom", "mlp", "paper")
+    with pytest.raises(ValueError, match="unknown agent"):
+        resolve_config("darkroom", "nope")
+    with pytest.raises(ValueError, match="unknown hyper-parameter"):
+        resolve_config("darkroom", "mlp", overrides={"agent_config": {"width": 3}})
+
+
+def test_paper_preset_is_the_trmrl_table() -> None:
+    config = resolve_config("halfcheetah-vel", "trmrl", "paper")
+    ppo = config.ppo
+    assert (config.num_envs, ppo.gamma, ppo.gae_lambda, ppo.clip_coef) == (20, 0.9, 0.8, 0.1)
+    assert (ppo.policy_lr, ppo.value_lr, ppo.update_epochs, ppo.minibatch_steps) == (3e-5, 2.5e-4, 10, 256)
+    assert (ppo.entropy_coef, ppo.max_grad_norm, ppo.normalize_advantages) == (0.0, 0.0, False)
+    spec = config.to_dict()["agent_config"]
+    assert (spec["d_model"], spec["n_heads"], spec["init_std"], spec["value_input"]) == (
+        128,
+        16,
+        0.2,
+        "separate",
+    )
+    meta = resolve_config("metaworld-ml1", "trmrl", "paper")
+    assert (meta.num_envs, meta.ppo.minibatch_steps, meta.to_dict()["agent_config"]["d_model"]) == (
+        25,
+        32,
+        32,
+    )
