@@ -10,9 +10,11 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_USAGE = 2
+PRESETS = ("fast", "paper", "default")  # agents.config.PRESETS, without importing torch for --help
 EXIT_NO_DISPLAY = 3
 
 GUI_HELP = """\
@@ -94,11 +96,148 @@ def cmd_gui(args: argparse.Namespace) -> int:
     )
 
 
-def cmd_not_built(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        raise CommandError(f"`{name}` needs the training engine, which is not built yet (issue 4)")
+def use_software_gl_without_display() -> None:
+    """Headless MuJoCo rendering: without a display, GLFW (MuJoCo's default) cannot open a context; EGL can."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("MUJOCO_GL", "egl")
 
-    return run
+
+def parse_assignment(text: str, flag: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise CommandError(f"{flag} expects NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import signal
+
+    from tqdm import tqdm
+
+    from agents.config import load_config_file, resolve_config
+    from agents.trainer import Trainer, new_run_dir
+
+    if args.resume:
+        if args.config or args.preset or args.out:
+            raise CommandError("--resume continues a run with its own config; drop --config/--preset/--out")
+        trainer = Trainer.from_run(args.resume, total_steps=args.steps)
+        for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
+            made_for = trainer.config.scene if flag == "--scene" else trainer.config.agent
+            if value and value != made_for:
+                raise CommandError(f"{flag} {value} does not match the run in {args.resume} ({made_for})")
+    else:
+        file_values = load_config_file(args.config) if args.config else {}
+        overrides: dict = {"seed": args.seed} if args.seed is not None else {}
+        if args.steps is not None:
+            overrides["total_steps"] = args.steps
+        if args.num_envs is not None:
+            overrides["num_envs"] = args.num_envs
+        config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
+        run_dir = Path(args.out) if args.out else new_run_dir(config)
+        if (run_dir / "checkpoints").exists():
+            raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+        trainer = Trainer(config, run_dir)
+
+    config = trainer.config
+    print(
+        f"training {config.agent} on {config.scene} (preset {config.preset}, {config.num_envs} envs, "
+        f"{config.total_steps:,} env steps) -> {trainer.run_dir}",
+        file=sys.stderr,
+    )
+    trainer.events.message.connect(lambda text: tqdm.write(f"engram: {text}", file=sys.stderr))
+
+    def request_stop(signum: int, frame: object) -> None:
+        tqdm.write("engram: stopping after the current step; a checkpoint will be saved", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts at once
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    bar = tqdm(
+        total=config.total_steps, initial=trainer.env_steps, unit="step", unit_scale=True, dynamic_ncols=True
+    )
+
+    def show(metrics: dict) -> None:
+        bar.update(int(metrics["env_steps"]) - bar.n)
+        postfix = {"return": f"{metrics['trial_return']:.3g}", "sps": f"{metrics['sps']:.0f}"}
+        if "success_rate" in metrics:
+            postfix["success"] = f"{metrics['success_rate']:.2f}"
+        bar.set_postfix(postfix, refresh=True)
+
+    try:
+        reason = trainer.run(on_metrics=show)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+        trainer.close()
+    latest = trainer.checkpoint_dir / "latest.pt"
+    print(f"engram: {reason} at {trainer.env_steps:,} env steps; checkpoint {latest}", file=sys.stderr)
+    print(trainer.run_dir)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from agents.evaluation import evaluate_policy, format_report, load_policy
+
+    policy = load_policy(args.checkpoint)
+    result = evaluate_policy(
+        policy, args.split, args.episodes, seed=args.seed, deterministic=args.deterministic
+    )
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        size = (0, 0)
+    if not sep or min(size) < 16 or max(size) > 4096 or size[0] % 2 or size[1] % 2:
+        raise CommandError(f"--size expects WIDTHxHEIGHT with even sizes in [16, 4096], got {text!r}")
+    return size
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from agents.evaluation import load_policy
+    from agents.player import Player, record_policy
+    from scenes.base import validate_task
+
+    if args.seconds <= 0 or args.seconds > 3600:
+        raise CommandError(f"--seconds must be in (0, 3600], got {args.seconds}")
+    size = parse_size(args.size)
+    policy = load_policy(args.checkpoint)
+    scene = policy.scene
+    # Every task value is checked before anything is rendered or written.
+    start = validate_task(
+        scene.task_params,
+        scene.sample_task(np.random.default_rng(args.seed), "train"),
+        dict(parse_assignment(text, "--set") for text in args.set),
+    )
+    edits: list[tuple[float, dict]] = []
+    task = dict(start)
+    for text in args.edit_at:
+        when, sep, assignment = text.partition(":")
+        try:
+            seconds = float(when)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not 0 <= seconds <= args.seconds:
+            raise CommandError(
+                f"--edit-at expects SECONDS:NAME=VALUE with SECONDS in [0, {args.seconds:g}], got {text!r}"
+            )
+        name, value = parse_assignment(assignment, "--edit-at")
+        task = validate_task(scene.task_params, task, {name: value})
+        edits.append((seconds, {name: task[name]}))
+    player = Player(scene, policy.agent, task=start, seed=args.seed, deterministic=args.deterministic)
+    try:
+        path, frames = record_policy(player, args.out, args.seconds, edits, size)
+    finally:
+        player.close()
+    print(f"engram: wrote {frames} frames at {player.frame_rate:g} fps", file=sys.stderr)
+    print(path)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -120,31 +259,53 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(run=cmd_gui)
 
     train = sub.add_parser("train", help="train an agent on a scene")
-    train.add_argument("--scene", required=True)
-    train.add_argument("--agent", required=True)
-    train.add_argument("--steps", type=int, help="environment steps to train for")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--scene", help="scene id (see `scenes`); required unless --config or --resume has it")
+    train.add_argument(
+        "--agent", help="agent name (see `agents`); required unless --config or --resume has it"
+    )
+    train.add_argument("--preset", choices=PRESETS, help="hyper-parameter preset (default: fast)")
+    train.add_argument("--steps", type=int, help="environment steps to train for (default: the preset's)")
+    train.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
+    train.add_argument("--seed", type=int)
     train.add_argument("--out", metavar="DIR", help="run directory (default runs/<scene>-<agent>-<time>)")
-    train.add_argument("--config", metavar="FILE", help="TOML file overriding the preset")
-    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
-    train.set_defaults(run=cmd_not_built("train"))
+    train.add_argument(
+        "--config", metavar="FILE", help="TOML file overriding the preset (a run's config.toml works)"
+    )
+    train.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR bit for bit (--steps may extend it)"
+    )
+    train.set_defaults(run=cmd_train)
 
     evaluate = sub.add_parser("eval", help="evaluate a checkpoint")
-    evaluate.add_argument("--checkpoint", required=True)
-    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--checkpoint", required=True, help="a checkpoint file or a run directory")
+    evaluate.add_argument(
+        "--episodes",
+        type=int,
+        default=20,
+        help="trials (tasks) to run: each gives one episode per index in the trial",
+    )
     evaluate.add_argument("--split", choices=("train", "test", "ood"), default="test")
+    evaluate.add_argument("--seed", type=int, default=1, help="seed of the evaluation tasks")
+    evaluate.add_argument(
+        "--deterministic", action="store_true", help="act with the mean / most likely action"
+    )
     evaluate.add_argument("--json", action="store_true")
-    evaluate.set_defaults(run=cmd_not_built("eval"))
+    evaluate.set_defaults(run=cmd_eval)
 
     record = sub.add_parser("record", help="record a checkpoint's policy to MP4")
-    record.add_argument("--checkpoint", required=True)
+    record.add_argument("--checkpoint", required=True, help="a checkpoint file or a run directory")
     record.add_argument("--out", required=True, metavar="FILE.mp4")
     record.add_argument("--seconds", type=float, default=10.0)
     record.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="task parameter")
     record.add_argument(
         "--edit-at", action="append", default=[], metavar="SECONDS:NAME=VALUE", help="mid-episode task edit"
     )
-    record.set_defaults(run=cmd_not_built("record"))
+    record.add_argument("--size", default="640x480", metavar="WxH")
+    record.add_argument(
+        "--seed", type=int, default=0, help="seed of the starting task and the policy's sampling"
+    )
+    record.add_argument("--deterministic", action="store_true", help="act with the mean / most likely action")
+    record.set_defaults(run=cmd_record)
 
     scenes = sub.add_parser("scenes", help="list scenes and their task-parameter schemas")
     scenes.add_argument("--json", action="store_true")
@@ -161,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
+    if args.command in ("train", "eval", "record"):
+        use_software_gl_without_display()
     try:
         return args.run(args)
     except (CommandError, ValueError) as error:

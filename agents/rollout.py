@@ -8,6 +8,7 @@ distributed trainer can later wrap only the update (design.md, scale-out).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,30 @@ class Rollout:
         )
 
 
+def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
+    """Rollouts of one trial length stacked as rows of trials (e.g. several evaluation batches)."""
+    parts = [r.split_trials() for r in rollouts]
+
+    def cat(values: list[Any]) -> Any:
+        return None if values[0] is None else torch.cat(values)
+
+    tokens = TokenBatch(
+        **{f.name: cat([getattr(p.tokens, f.name) for p in parts]) for f in dataclasses.fields(TokenBatch)}
+    )
+    names = (
+        "actions",
+        "log_probs",
+        "values",
+        "rewards",
+        "episode_end",
+        "trial_end",
+        "episode_index",
+        "success",
+    )
+    tensors = {name: cat([getattr(p, name) for p in parts]) for name in names}
+    return Rollout(tokens=tokens, **tensors, trial_length=parts[0].trial_length)
+
+
 def collect_rollout(
     trials: Trials,
     agent: Agent,
@@ -111,11 +136,13 @@ def collect_rollout(
     num_trials: int = 1,
     generator: torch.Generator | None = None,
     on_step: Callable[[], None] | None = None,
+    deterministic: bool = False,
 ) -> tuple[Rollout, TrialTokens]:
     """Act for `num_trials` whole trials from `tokens` (which must start a trial); return the rollout and
     the tokens that start the next trial. Memory is rebuilt from the trial start, so no agent state is
     carried between rollouts. `generator` drives action sampling and the agent's rollout options;
-    `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop)."""
+    `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop);
+    `deterministic` acts with the policy's mean / most likely action (evaluation)."""
     if not tokens.trial_start.all():
         raise ValueError(
             "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
@@ -135,7 +162,7 @@ def collect_rollout(
         batch = token_batch(tokens, with_task)
         with torch.inference_mode():
             out = agent.step(batch, state)
-            action = sample_action(out.dist, generator)
+            action = sample_action(out.dist, generator, deterministic)
             log_probs.append(out.dist.log_prob(action))
         state = out.state
         inputs.append(batch)

@@ -134,6 +134,7 @@ class Trainer:
         self.task_overrides: Task = {}
         self._pending_overrides: Task | None = None
         self._next_generator_state = self.generator.get_state()
+        self._saved_iteration = 0  # the iteration `latest.pt` holds
 
         self._lock = threading.Condition()
         self._paused = False
@@ -344,7 +345,7 @@ class Trainer:
         except TrainingStopped:
             reason = "stopped"
         finally:
-            if self.run_dir is not None and self.iteration > 0:
+            if self.run_dir is not None and self.iteration > self._saved_iteration:
                 self.save("latest")
             self.events.status.emit(reason)
         return reason
@@ -371,6 +372,7 @@ class Trainer:
     def save(self, name: str = "latest") -> Path:
         path = save_checkpoint(self.checkpoint_dir / f"{name}.pt", self.state_payload())
         if name == "latest":
+            self._saved_iteration = self.iteration
             self.events.message.emit(f"checkpoint saved: {path}")
         return path
 
@@ -387,6 +389,7 @@ class Trainer:
         self.elapsed_s = float(counters["elapsed_s"])
         self.task_overrides = dict(payload.get("task_overrides", {}))
         self._install_task_sampler()
+        self._saved_iteration = self.iteration
 
     @classmethod
     def from_run(cls, run_dir: str | Path, total_steps: int | None = None, *, log: bool = True) -> Trainer:

@@ -1,0 +1,186 @@
+"""The Player: one policy acting in one environment, for watching, editing and recording. Qt-free.
+
+The GUI's player thread owns a Player (and so its environment and renderer: GL contexts belong to one
+thread); `record` drives one headless. The player keeps its own torch Generator, so watching never changes
+a training run's random stream.
+
+Task edits (`set_task`) apply from the next step, mid-episode, and stay pinned: later trials reuse the edited
+task until `unpin_task()` returns to the scene's distribution, so an edit is something you can watch the
+agent adapt to rather than something the next trial forgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import Agent, StepTrace
+from agents.rollout import sample_action, token_batch
+from scenes.base import EnvList, Scene, Split, Task
+from scenes.trials import Trials
+from scenes.video import VideoWriter
+
+
+@dataclass
+class PlayerStep:
+    """What one step did (env 0 of a batch of one)."""
+
+    reward: float
+    episode_return: float  # so far in this episode, this step included
+    trial_return: float
+    step_in_trial: int  # of the step just taken
+    episode_index: int
+    episode_end: bool
+    trial_end: bool
+    task: Task  # the task this step ran on
+    trace: StepTrace | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Player:
+    """Runs `agent` on `scene` one step at a time; see the module docstring."""
+
+    def __init__(
+        self,
+        scene: Scene,
+        agent: Agent,
+        *,
+        task: Task | None = None,
+        seed: int = 0,
+        split: Split = "train",
+        deterministic: bool = False,
+    ) -> None:
+        self.scene = scene
+        self.agent = agent.eval()
+        self.env = scene.make_env(task)
+        self.trials = Trials(scene, 1, seed=seed, split=split, batch=EnvList([self.env]))
+        self.frame_rate = float(self.env.metadata.get("render_fps", 30))
+        self.generator = torch.Generator().manual_seed(seed)
+        self.deterministic = deterministic
+        self._pending_weights: dict[str, torch.Tensor] | None = None
+        self.pinned_task: Task | None = None
+        if task is not None:
+            self._pin(dict(task))
+        self.reset()
+
+    # --------------------------------------------------------------------------------------------- control
+    def reset(self) -> None:
+        """Start a new trial (memory cleared; the pinned task, or a new one from the distribution)."""
+        self._apply_pending_weights()
+        self.tokens = self.trials.reset()
+        self.state = self.agent.initial_state(1)
+        self.episode_return = 0.0
+        self.trial_return = 0.0
+
+    def set_task(self, **params: Any) -> Task:
+        """Edit the task from the next step on (validated: a bad value raises ValueError, nothing changes)."""
+        self.trials.set_task(0, **params)
+        task = self.task
+        self._pin(task)
+        return task
+
+    def unpin_task(self) -> None:
+        """Later trials draw their task from the scene's distribution again."""
+        self.pinned_task = None
+        split = self.trials.split
+        self.trials.set_task_sampler(lambda rng: self.scene.sample_task(rng, split))
+
+    def _pin(self, task: Task) -> None:
+        self.pinned_task = dict(task)
+        self.trials.set_task_sampler(lambda rng: dict(self.pinned_task or {}))
+
+    @property
+    def task(self) -> Task:
+        return self.trials.tasks()[0]
+
+    def load_weights(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """New weights (e.g. from training), taken at the next trial start so no trial mixes two policies."""
+        self._pending_weights = {k: v.detach().clone() for k, v in state_dict.items()}
+
+    def _apply_pending_weights(self) -> None:
+        if self._pending_weights is not None:
+            self.agent.load_state_dict(self._pending_weights)
+            self._pending_weights = None
+
+    # --------------------------------------------------------------------------------------------- acting
+    def step(self, trace: bool = False) -> PlayerStep:
+        """Act once. After a trial's last step the next trial begins (pending weights are taken then)."""
+        if self.tokens.trial_start[0] and self._pending_weights is not None:
+            self._apply_pending_weights()
+            self.state = self.agent.initial_state(1)
+        task = self.task
+        with torch.inference_mode():
+            out = self.agent.step(token_batch(self.tokens, self.agent.task_dim > 0), self.state, trace=trace)
+            action = sample_action(out.dist, self.generator, self.deterministic)
+        self.state = out.state
+        step_in_trial = self.tokens.step_in_trial
+        episode_index = int(self.tokens.episode_index[0])
+        self.tokens, result = self.trials.step(action.numpy())
+        reward = float(result.reward[0])
+        self.episode_return += reward
+        self.trial_return += reward
+        step = PlayerStep(
+            reward=reward,
+            episode_return=self.episode_return,
+            trial_return=self.trial_return,
+            step_in_trial=step_in_trial,
+            episode_index=episode_index,
+            episode_end=bool(result.episode_end[0]),
+            trial_end=result.trial_end,
+            task=task,
+            trace=out.trace,
+            info={k: np.asarray(v)[0].item() for k, v in result.info.items() if np.asarray(v).ndim == 1},
+        )
+        if step.episode_end:
+            self.episode_return = 0.0
+        if step.trial_end:
+            self.trial_return = 0.0
+            self.state = self.agent.initial_state(1)
+        return step
+
+    def render(self, width: int = 640, height: int = 480) -> np.ndarray:
+        return self.env.render_frame(width, height)
+
+    def close(self) -> None:
+        self.trials.close()
+
+
+EDIT_HIGHLIGHT_S = 1.0  # how long a recording marks a task edit with a coloured border
+EDIT_COLOUR = np.array([255, 196, 0], dtype=np.uint8)
+
+
+def record_policy(
+    player: Player,
+    path: str | Path,
+    seconds: float,
+    edits: list[tuple[float, Task]] | None = None,
+    size: tuple[int, int] = (640, 480),
+) -> tuple[Path, int]:
+    """Record `seconds` of the player acting to an MP4 at the env's frame rate (one frame per env step).
+
+    `edits` are (time in seconds, task parameters) applied mid-episode when the video reaches that time; the
+    frames for `EDIT_HIGHLIGHT_S` after an edit get a coloured border so the change is visible. Returns the
+    path and the number of frames written.
+    """
+    fps = player.frame_rate
+    total = max(1, round(seconds * fps))
+    schedule = sorted(((round(t * fps), dict(params)) for t, params in edits or []), key=lambda e: e[0])
+    highlight_until = -1
+    with VideoWriter(path, fps, size) as video:
+        for index in range(total):
+            while schedule and schedule[0][0] <= index:
+                player.set_task(**schedule.pop(0)[1])
+                highlight_until = index + round(EDIT_HIGHLIGHT_S * fps)
+            frame = player.render(*size)
+            if index < highlight_until:
+                frame = frame.copy()
+                border = max(4, size[0] // 80)
+                for region in (np.s_[:border], np.s_[-border:], np.s_[:, :border], np.s_[:, -border:]):
+                    frame[region] = EDIT_COLOUR
+            video.write(frame)
+            player.step()
+    return video.path, video.frames

@@ -1,0 +1,83 @@
+"""MP4 writing with the FFmpeg that `imageio-ffmpeg` ships (no system FFmpeg needed).
+
+Frames go to a temporary file next to the target, renamed over it when the writer closes, so an interrupted
+recording never leaves a half-written file under the requested name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+
+
+class VideoWriter:
+    """H.264 / yuv420p MP4 (plays everywhere); frames are (H, W, 3) uint8 of one fixed, even size."""
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        width, height = size
+        if width % 2 or height % 2:
+            raise ValueError(f"video size must be even for yuv420p, got {width}x{height}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.size = size
+        self.fps = fps
+        self.frames = 0
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
+        self._writer: Any = imageio_ffmpeg.write_frames(
+            str(self._tmp),
+            size,
+            fps=fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=7,
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+        )
+        self._writer.send(None)  # start the generator (and the ffmpeg process)
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != (self.size[1], self.size[0], 3) or frame.dtype != np.uint8:
+            raise ValueError(
+                f"frame must be ({self.size[1]}, {self.size[0]}, 3) uint8, got {frame.shape} {frame.dtype}"
+            )
+        self._writer.send(np.ascontiguousarray(frame))
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns its path."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None or kind is KeyboardInterrupt:
+            self.close()  # an interrupted recording keeps what was recorded
+        else:
+            self.abort()
+
+
+def read_video(path: str | Path) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """All frames of a video and its metadata (fps, size) — used by tests to check what was written."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [np.frombuffer(buf, np.uint8).reshape(height, width, 3) for buf in reader]
+    return frames, meta

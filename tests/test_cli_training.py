@@ -1,0 +1,116 @@
+"""`train` -> `eval` -> `record` from the command line on a small budget, with real MuJoCo and a real MP4."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import main
+from agents.config import PRESETS
+from scenes.video import read_video
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "MUJOCO_GL": "egl", "PYTHONUNBUFFERED": "1"}
+
+
+def engram(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "main.py", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    # One iteration: 2 envs x one 400-step HalfCheetahVel trial.
+    trained = engram(
+        "train",
+        "--scene",
+        "halfcheetah-vel",
+        "--agent",
+        "trmrl",
+        "--steps",
+        "800",
+        "--num-envs",
+        "2",
+        "--out",
+        str(run),
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.strip() == str(run)
+    assert (run / "checkpoints" / "latest.pt").is_file() and (run / "config.toml").is_file()
+    assert "done at 800 env steps" in trained.stderr
+
+    evaluated = engram("eval", "--checkpoint", str(run), "--episodes", "2", "--split", "ood", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = json.loads(evaluated.stdout)
+    assert (result["scene"], result["agent"], result["split"], result["trials"]) == (
+        "halfcheetah-vel",
+        "trmrl",
+        "ood",
+        2,
+    )
+    assert len(result["episode_return"]) == 2 and result["success_rate"] is None
+    curves = result["adaptation_curve"]
+    assert curves["bin_steps"] == 20 and [len(c) for c in curves["episodes"]] == [10, 10]
+    # The bins of an episode add up to its return (mean over the same trials).
+    assert sum(curves["episodes"][0]) == pytest.approx(result["episode_return"][0], rel=1e-6)
+
+    video = run / "videos" / "demo.mp4"
+    recorded = engram(
+        "record", "--checkpoint", str(run), "--out", str(video), "--seconds", "2", "--size", "320x240",
+        "--set", "target_velocity=1.0", "--edit-at", "1:target_velocity=2.5",
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    frames, meta = read_video(video)
+    assert len(frames) == 40 and meta["fps"] == 20 and meta["size"] == (320, 240)  # 2 s at the env's 20 fps
+    assert not list(video.parent.glob(".*partial*"))
+    # The edit at 1 s is marked: frames 20..39 carry the border, frames before it do not.
+    border = np.array([255, 196, 0])
+    assert np.abs(frames[25][2, 160].astype(int) - border).max() < 40
+    assert np.abs(frames[10][2, 160].astype(int) - border).max() > 60
+
+
+def test_bad_record_and_train_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    missing = engram("record", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "x.mp4"))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("scene = ")
+    config = engram("train", "--config", str(bad))
+    assert config.returncode == 2 and "not valid TOML" in config.stderr and config.stderr.count("\n") == 1
+    preset = engram("train", "--scene", "bandit", "--agent", "mlp", "--preset", "paper")
+    assert preset.returncode == 2 and "preset 'paper' is not defined" in preset.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "train", "--scene", "bandit", "--agent", "mlp", "--steps", "100000000", "--out", str(run)],
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    metrics = run / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while (not metrics.exists() or len(metrics.read_text().splitlines()) < 3) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "stopped at" in stderr and "Traceback" not in stderr
+    payload = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    done = payload["counters"]["env_steps"]
+    assert done >= 2 * 640
+    resumed = engram("train", "--resume", str(run), "--steps", str(done + 640))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"done at {done + 640:,} env steps" in resumed.stderr
+
+
+def test_the_cli_offers_the_engines_presets() -> None:
+    assert main.PRESETS == PRESETS
