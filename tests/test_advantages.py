@@ -35,3 +35,15 @@ def test_rollouts_must_end_on_a_trial_end_and_shapes_must_match() -> None:
         trial_gae(torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 3, dtype=torch.bool), 0.9, 0.9)
     with pytest.raises(ValueError, match="one \\(B, T\\) shape"):
         trial_gae(torch.zeros(1, 3), torch.zeros(1, 4), torch.ones(1, 3, dtype=torch.bool), 0.9, 0.9)
+
+
+def test_hand_computed_example_with_an_episode_boundary_inside_a_trial() -> None:
+    # Trial 1 = steps 0..2 with an episode ending at step 0 (it must not cut GAE); trial 2 = step 3.
+    # gamma = lambda = 0.5:  d2 = 2 - 0 = 2,  d1 = 0 + 0.5*0 - 1 = -1,  d0 = 1 + 0.5*1 - 0 = 1.5,  d3 = 1 - 2 = -1
+    # A2 = 2,  A1 = -1 + 0.25*2 = -0.5,  A0 = 1.5 + 0.25*(-0.5) = 1.375,  A3 = -1 (nothing after a trial end)
+    rewards = torch.tensor([[1.0, 0.0, 2.0, 1.0]], dtype=torch.float64)
+    values = torch.tensor([[0.0, 1.0, 0.0, 2.0]], dtype=torch.float64)
+    trial_end = torch.tensor([[False, False, True, True]])
+    advantages, returns = trial_gae(rewards, values, trial_end, gamma=0.5, gae_lambda=0.5)
+    assert advantages[0].tolist() == pytest.approx([1.375, -0.5, 2.0, -1.0])
+    assert returns[0].tolist() == pytest.approx([1.375, 0.5, 2.0, 1.0])

@@ -1,0 +1,25 @@
+"""Colours shared by the panels, so a summary token looks the same on the heatmap and on the timeline."""
+
+from __future__ import annotations
+
+# Tableau 10: distinct hues for runs overlaid on one plot.
+RUN_COLORS: tuple[str, ...] = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+
+STEP_KEY = "#5b8fc9"  # raw per-step tokens
+SUMMARY_KEYS = ("#f28e2b", "#c45f0a")  # summary tokens, alternating by segment so blocks stay apart
+INVALID_KEY = "#3a3a3a"  # keys outside this env's context (an unfilled TrMRL window)
+EPISODE_LINE = "#e8e8e8"  # episode boundaries
+SEGMENT_LINE = "#f2b872"  # Memo / RMT segment boundaries
+NOW_LINE = "#edc948"  # the step on screen
+ERROR = "#d33c3c"

@@ -1,0 +1,507 @@
+"""The display panels of app/: real widgets (offscreen), fed real agents' traces and real scenes' schemas."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QPushButton, QSpinBox
+
+from agents.base import KEY_SUMMARY, StepTrace, TokenBatch
+from agents.registry import make_agent
+from app.attention import ALL_HEADS, ALL_LAYERS, MEAN_HEADS, AttentionPanel
+from app.curves import EPISODE_VIEW, CurvesPanel
+from app.memory_timeline import MemoryTimeline
+from app.task_editor import TaskEditor
+from app.trace_view import attention_view, format_bytes
+from app.viewport import Viewport
+from scenes.registry import make_scene
+
+OBS, ACT, BATCH = 5, 3, 2
+SMALL: dict[str, dict[str, Any]] = {
+    "trmrl": {"d_model": 16, "n_heads": 4, "d_ff": 32, "n_layers": 3, "wm_size": 5},
+    "memo": {
+        "d_model": 16,
+        "n_heads": 2,
+        "d_ff": 32,
+        "n_layers": 2,
+        "segment_length": 6,
+        "summary_length": 2,
+    },
+    "fct": {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 2},
+}
+SEGMENT, SUMMARY = 6, 2
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def token(t: int, episode_length: int) -> TokenBatch:
+    """Step t of one trial shared by the batch, with an episode start every `episode_length` steps."""
+    g = torch.Generator().manual_seed(t)
+    first = t == 0
+    episode_start = t % episode_length == 0
+    return TokenBatch(
+        obs=torch.randn(BATCH, OBS, generator=g),
+        prev_action=torch.randn(BATCH, ACT, generator=g) * (not first),
+        prev_reward=torch.randn(BATCH, generator=g) * (not first),
+        prev_done=torch.full((BATCH,), float(episode_start and not first)),
+        episode_start=torch.full((BATCH,), episode_start),
+        trial_start=torch.full((BATCH,), first),
+    )
+
+
+def traces(name: str, steps: int, episode_length: int = 1000) -> list[StepTrace]:
+    torch.manual_seed(0)
+    agent = make_agent(name, OBS, "continuous", ACT, **SMALL[name]).eval()
+    state = agent.initial_state(BATCH)
+    out = []
+    for t in range(steps):
+        step = agent.step(token(t, episode_length), state, trace=True)
+        state = step.state
+        out.append(step.trace)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trmrl_traces() -> list[StepTrace]:
+    return traces("trmrl", 24, episode_length=10)
+
+
+@pytest.fixture(scope="module")
+def memo_traces() -> list[StepTrace]:
+    return traces("memo", 20, episode_length=8)
+
+
+@pytest.fixture(scope="module")
+def fct_traces() -> list[StepTrace]:
+    return traces("fct", 1200, episode_length=300)
+
+
+# -------------------------------------------------------------------------------------------------- viewport
+
+
+def solid_frame(height: int, width: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    frame = np.empty((height, width, 3), dtype=np.uint8)
+    frame[:] = rgb
+    return frame
+
+
+def test_viewport_letterboxes_keeping_aspect_and_grabs_the_frame(qtbot: Any) -> None:
+    viewport = Viewport()
+    qtbot.addWidget(viewport)
+    viewport.resize(400, 400)
+    viewport.show()
+    frame = solid_frame(100, 200, (200, 30, 40))
+    viewport.set_frame(frame)
+    assert viewport.frame_rect().getRect() == (0, 100, 400, 200)  # 2:1 letterboxed top and bottom
+    viewport.resize(300, 90)
+    rect = viewport.frame_rect()
+    assert (rect.width(), rect.height()) == (180, 90) and rect.left() == 60  # pillarboxed
+    shot = viewport.grab().toImage()
+    assert QColor(shot.pixel(150, 45)).getRgb()[:3] == (200, 30, 40)
+    assert QColor(shot.pixel(20, 45)).getRgb()[:3] == (16, 16, 16)
+    grabbed = viewport.grab_frame()
+    assert grabbed is not None and np.array_equal(grabbed, frame) and grabbed is not frame
+    with pytest.raises(ValueError, match="uint8"):
+        viewport.set_frame(frame.astype(np.float32))
+
+
+def test_viewport_counts_frames_shown_and_toggles_the_readout(qtbot: Any) -> None:
+    viewport = Viewport()
+    qtbot.addWidget(viewport)
+    viewport.resize(320, 240)
+    with qtbot.waitExposed(viewport):
+        viewport.show()
+    frames = [solid_frame(480, 640, (i, i, i)) for i in range(5)]
+    for frame in frames:
+        viewport.set_frame(frame)
+        viewport.repaint()
+    viewport.repaint()  # a repaint without a new frame is not a frame shown
+    assert viewport.fps() == 5
+    viewport.set_fps_visible(False)
+    assert not viewport.fps_visible()
+
+
+def test_viewport_mouse_gestures_emit_camera_signals(qtbot: Any) -> None:
+    viewport = Viewport()
+    qtbot.addWidget(viewport)
+    viewport.resize(400, 300)
+    viewport.show()
+    viewport.set_frame(solid_frame(300, 400, (0, 0, 0)))
+    got: dict[str, list[Any]] = {"orbit": [], "pan": [], "zoom": [], "reset": []}
+    viewport.orbit.connect(lambda dx, dy: got["orbit"].append((dx, dy)))
+    viewport.pan.connect(lambda dx, dy: got["pan"].append((dx, dy)))
+    viewport.zoom.connect(lambda d: got["zoom"].append(d))
+    viewport.camera_reset.connect(lambda: got["reset"].append(True))
+
+    def drag(button: Qt.MouseButton, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+        QTest.mousePress(viewport, button, modifier, QPoint(100, 100))
+        QTest.mouseMove(viewport, QPoint(130, 70))
+        QTest.mouseRelease(viewport, button, modifier, QPoint(130, 70))
+
+    drag(Qt.MouseButton.LeftButton)
+    assert got["orbit"] == [pytest.approx((0.1, -0.1))]  # in frame heights (300 px)
+    drag(Qt.MouseButton.RightButton)
+    drag(Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
+    assert got["pan"] == [pytest.approx((0.1, -0.1))] * 2 and len(got["orbit"]) == 1
+
+    wheel = QWheelEvent(
+        QPointF(50, 50),
+        QPointF(viewport.mapToGlobal(QPoint(50, 50))),
+        QPoint(),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, wheel)
+    assert got["zoom"] == [2.0]
+    QTest.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    assert got["reset"] == [True]
+
+
+# ---------------------------------------------------------------------------------------------------- curves
+
+
+def metrics(i: int, runs_offset: float = 0.0) -> dict[str, Any]:
+    episodes = {f"episode_return/{k}": runs_offset + i * 0.01 * (k + 1) for k in range(3)}
+    return {
+        "iteration": i,
+        "env_steps": (i + 1) * 1000,
+        "trial_return": sum(episodes.values()),
+        **episodes,
+        "policy_loss": np.sin(i),
+        "sps": np.float32(2500.0),
+        "note": "not a number",
+        "done": True,
+    }
+
+
+def test_curves_store_every_point_and_offer_every_numeric_key(qtbot: Any) -> None:
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.add_run("a", "memo")
+    for i in range(5000):
+        panel.append("a", metrics(i))
+    panel.refresh()
+    x, y = panel.series("a", "trial_return")
+    assert len(x) == len(y) == 5000
+    np.testing.assert_array_equal(x, np.arange(1, 5001) * 1000.0)
+    offered = [panel._metric_box.itemText(i) for i in range(panel._metric_box.count())]
+    assert offered[:4] == ["iteration", "env_steps", "trial_return", "episode_return/0"]
+    assert {"policy_loss", "sps", EPISODE_VIEW} <= set(offered)
+    assert "note" not in offered and "done" not in offered
+    assert panel.selected_metric() == "trial_return"
+    (curve,) = panel.plot_item().listDataItems()
+    assert len(curve.xData) == 5000  # the item holds every point; down-sampling happens per paint only
+
+
+def test_curves_overlay_runs_with_a_legend_and_smooth_only_the_display(qtbot: Any) -> None:
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.add_run("a", "memo")
+    panel.add_run("b", "trmrl")
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        panel.append("a", {**metrics(i), "trial_return": rng.normal()})
+        panel.append("b", {**metrics(i, runs_offset=1.0), "trial_return": 5 + rng.normal()})
+    panel.refresh()
+    legend = panel.plot_item().legend
+    assert [label.text for _, label in legend.items] == ["memo", "trmrl"]
+    pens = {item.opts["pen"].color().name() for item in panel.plot_item().listDataItems()}
+    assert len(pens) == 2
+
+    raw_before = panel.series("a", "trial_return")[1]
+    panel.set_smoothing(0.9)
+    panel.refresh()
+    items = panel.plot_item().listDataItems()
+    assert len(items) == 4  # a faint raw curve under each smoothed one
+    smooth = next(i for i in items if i.name() == "memo")
+    assert not np.allclose(smooth.yData, raw_before)
+    assert np.std(smooth.yData) < np.std(raw_before)  # the display is smoother...
+    np.testing.assert_array_equal(panel.series("a", "trial_return")[1], raw_before)  # ...the data is not
+    faint = [i for i in items if i.name() is None]
+    assert any(np.array_equal(i.yData, raw_before) for i in faint)
+    assert [label.text for _, label in legend.items] == ["memo", "trmrl"]
+
+
+def test_curves_return_per_episode_view_draws_one_curve_per_episode(qtbot: Any) -> None:
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.add_run("a", "memo")
+    panel.add_run("b", "trmrl")
+    for i in range(30):
+        panel.append("a", metrics(i))
+        panel.append("b", metrics(i, runs_offset=1.0))
+    panel.set_metric(EPISODE_VIEW)
+    panel.set_episode_run("b")
+    panel.refresh()
+    items = panel.plot_item().listDataItems()
+    assert sorted(i.name() for i in items) == ["episode 0", "episode 1", "episode 2"]
+    first = next(i for i in items if i.name() == "episode 0")
+    np.testing.assert_allclose(first.yData, panel.series("b", "episode_return/0")[1])
+    panel.clear()
+    panel.refresh()
+    assert panel.plot_item().listDataItems() == [] and panel._metric_box.count() == 0
+
+
+# ------------------------------------------------------------------------------------------------- attention
+
+
+def test_attention_shows_trmrl_window_with_unfilled_slots_greyed(
+    qtbot: Any, trmrl_traces: list[StepTrace]
+) -> None:
+    panel = AttentionPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    trace = trmrl_traces[12]  # third step of the episode that started at step 10: 3 of 5 slots filled
+    panel.set_layer(1)
+    panel.set_head(ALL_HEADS)
+    panel.set_trace(trace)
+    image = panel.image()
+    assert image.shape == (4, 5) and panel.row_labels() == ["h0", "h1", "h2", "h3"]
+    assert np.isnan(image[:, :2]).all() and not np.isnan(image[:, 2:]).any()
+    assert panel.key_labels() == ["", "", "10", "11", "12"]
+    np.testing.assert_allclose(image[:, 2:], trace.attention.weights[1][0, :, 2:].numpy())
+    np.testing.assert_allclose(image[:, 2:].sum(axis=1), 1.0, atol=1e-5)
+    panel.set_episode_starts([0, 10, 20])
+    assert sum(line.isVisible() for line in panel._episode_lines) == 1
+
+
+def test_attention_marks_memo_summaries_and_follows_the_selectors(
+    qtbot: Any, memo_traces: list[StepTrace]
+) -> None:
+    panel = AttentionPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    trace = memo_traces[15]  # segments 0 and 1 closed: 2 summary blocks, then steps 12..15
+    panel.set_trace(trace, env=1)
+    labels = panel.key_labels()
+    assert labels == ["S0", "S0", "S1", "S1", "12", "13", "14", "15"]
+    assert panel._separator.isVisible() and panel._separator.value() == pytest.approx(3.5)
+    strip = panel._strip.image[0]
+    assert len({tuple(c) for c in strip[:4]}) == 2 and len({tuple(c) for c in strip[4:]}) == 1
+    assert "S0" in panel._axis.tickStrings(list(panel._axis._blocks), 1.0, 1.0)
+
+    weights = [w[1].numpy() for w in trace.attention.weights]
+    assert panel.row_labels() == ["L0", "L1"]  # default: every layer, heads averaged
+    np.testing.assert_allclose(panel.image(), np.stack([w.mean(0) for w in weights]), rtol=1e-6)
+    panel.set_layer(0)
+    panel.set_head(ALL_HEADS)
+    np.testing.assert_allclose(panel.image(), weights[0], rtol=1e-6)
+    panel.set_layer(1)
+    np.testing.assert_allclose(panel.image(), weights[1], rtol=1e-6)
+    panel.set_head(1)
+    np.testing.assert_allclose(panel.image(), weights[1][1:2], rtol=1e-6)
+    panel.set_head(MEAN_HEADS)
+    assert panel.row_labels() == ["mean"]
+    panel.set_head(ALL_HEADS)
+    panel.set_layer(ALL_LAYERS)  # one row per layer and per head cannot both be shown: falls back to mean
+    assert panel.row_labels() == ["L0", "L1"] and panel._head_box.currentData() == MEAN_HEADS
+    assert panel._head_box.currentText() == "mean over heads"
+
+    bar = panel.color_bar()
+    assert bar.values == pytest.approx((0.0, float(np.nanmax(panel.image()))))
+    assert panel._image.levels is not None
+
+
+def test_attention_handles_fct_whole_context_and_empty_traces(
+    qtbot: Any, fct_traces: list[StepTrace]
+) -> None:
+    panel = AttentionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 300)
+    panel.show()
+    panel.set_episode_starts([0, 300, 600, 900])
+    panel.set_trace(fct_traces[-1])
+    assert panel.image().shape == (2, 1200)
+    assert panel.key_labels()[:3] == ["0", "1", "2"] and panel.key_labels()[-1] == "1199"
+    assert sum(line.isVisible() for line in panel._episode_lines) == 4
+    assert not panel._separator.isVisible()
+    panel.grab()  # paints 1200 keys
+    panel.set_trace(None)
+    assert panel.image().size == 0 and "no attention" in panel._info.text()
+
+
+def test_attention_view_sorts_a_ring_buffer_cache_by_time() -> None:
+    torch.manual_seed(0)
+    agent = make_agent("fct", OBS, "continuous", ACT, stream_window=7, **SMALL["fct"]).eval()
+    state = agent.initial_state(BATCH)
+    for t in range(10):
+        out = agent.step(token(t, 100), state, trace=True)
+        state = out.state
+    view = attention_view(out.trace)
+    assert view is not None and view.time.tolist() == list(range(3, 10)) and view.step == 9
+    assert format_bytes(512) == "512 B" and format_bytes(1536) == "1.5 kB"
+
+
+# ------------------------------------------------------------------------------------------- memory timeline
+
+
+def test_timeline_records_memo_writes_cache_and_attention_groups(
+    qtbot: Any, memo_traces: list[StepTrace]
+) -> None:
+    timeline = MemoryTimeline()
+    qtbot.addWidget(timeline)
+    timeline.show()
+    timeline.begin_trial(trial_steps=20)
+    for t, trace in enumerate(memo_traces):
+        timeline.observe(t, trace, episode_start=t % 8 == 0)
+        if t == 9:
+            assert timeline._token_curve.xData is None or len(timeline._token_curve.xData) == 0
+    assert timeline.writes() == [(5, 0), (11, 1), (17, 2)]
+    assert timeline.episode_starts() == [0, 8, 16]
+    steps, tokens, size = timeline.cache_history()
+    assert steps.tolist() == list(range(20))
+    assert tokens.tolist() == [tr.cache_tokens for tr in memo_traces]
+    assert size.tolist() == [tr.cache_bytes for tr in memo_traces]
+    assert tokens[5] == SUMMARY and tokens[17] == 3 * SUMMARY  # a write drops the segment's raw tokens
+
+    timeline.refresh()
+    assert len(timeline._token_curve.xData) == 20
+    summaries, raw = timeline.group_mass()
+    assert sorted(summaries) == [0, 1, 2]
+    assert sum(summaries.values()) + raw == pytest.approx(1.0, abs=1e-5)
+    last = memo_traces[-1].attention
+    summary_keys = last.key_kind[0] == KEY_SUMMARY
+    expected = last.weights[-1][0].mean(0)[summary_keys & (last.key_segment[0] == 1)].sum()
+    assert summaries[1] == pytest.approx(float(expected), rel=1e-5)
+    # Bars: one per summary block, over the segment it summarises, with area = its mass.
+    opts = timeline._summary_mass.opts
+    assert list(opts["x0"]) == [-0.5, 5.5, 11.5] and list(opts["width"]) == [6, 6, 6]
+    assert opts["height"][1] * 6 == pytest.approx(summaries[1])
+    assert timeline._span.getRegion() == (17.5, 19.5)  # the current segment: steps 18 and 19
+    lines = [item for plot, item in timeline._marks if plot is timeline._attention]
+    assert len(lines) == 3 + 3  # episode starts and segment ends
+
+    timeline.begin_trial()
+    assert timeline.writes() == [] and len(timeline.cache_history()[0]) == 0 and timeline._marks == []
+
+
+def test_timeline_highlights_trmrl_window_and_fct_context(
+    qtbot: Any, trmrl_traces: list[StepTrace], fct_traces: list[StepTrace]
+) -> None:
+    timeline = MemoryTimeline()
+    qtbot.addWidget(timeline)
+    timeline.show()
+    for t, trace in enumerate(trmrl_traces[:18]):
+        timeline.observe(t, trace, episode_start=t % 10 == 0)
+    timeline.refresh()
+    assert timeline._span.getRegion() == (12.5, 17.5)  # the 5-step window ending at step 17
+    summaries, raw = timeline.group_mass()
+    assert summaries == {} and raw == pytest.approx(1.0, abs=1e-5)
+
+    timeline.begin_trial(trial_steps=1200)
+    for t, trace in enumerate(fct_traces):
+        timeline.observe(t, trace, episode_start=t % 300 == 0)
+    timeline.refresh()
+    assert timeline._span.getRegion() == (-0.5, 1199.5)
+    assert timeline.cache_history()[1][-1] == 1200
+
+
+# ----------------------------------------------------------------------------------------------- task editor
+
+
+def click(editor: TaskEditor, text: str) -> None:
+    (button,) = [b for b in editor.findChildren(QPushButton) if b.text() == text]
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.parametrize("scene_id", ["halfcheetah-vel", "dark-key-to-door", "metaworld-ml10"])
+def test_task_editor_builds_one_control_per_parameter(qtbot: Any, scene_id: str) -> None:
+    scene = make_scene(scene_id)
+    task = scene.default_task()
+    editor = TaskEditor()
+    qtbot.addWidget(editor)
+    editor.set_schema(scene.task_params, task)
+    editor.show()
+    for param in scene.task_params:
+        control = editor.control(param.name)
+        assert param.doc in control.toolTip() and param.describe_range() in control.toolTip()
+        if param.kind == "choice":
+            assert isinstance(control, QComboBox)
+            assert [control.itemData(i) for i in range(control.count())] == list(param.choices)
+        elif param.kind == "int":
+            assert isinstance(control, QSpinBox) and editor.slider(param.name) is None
+        else:
+            assert isinstance(control, QDoubleSpinBox)
+            slider = editor.slider(param.name)
+            slider.setValue(slider.minimum())
+            assert control.value() == pytest.approx(param.low, abs=10 ** -control.decimals())
+            slider.setValue(slider.maximum())
+            assert control.value() == pytest.approx(param.high, abs=10 ** -control.decimals())
+    editor.set_current(task)
+    assert editor.edits() == {}
+    for param in scene.task_params:
+        if param.kind != "choice":
+            assert editor.values()[param.name] == pytest.approx(task[param.name], abs=1e-3)
+
+
+def test_task_editor_emits_only_changed_values_validated(qtbot: Any) -> None:
+    scene = make_scene("dark-key-to-door")
+    task = scene.default_task()
+    editor = TaskEditor()
+    qtbot.addWidget(editor)
+    editor.set_schema(scene.task_params, task)
+    with qtbot.assertNotEmitted(editor.apply_to_episode):
+        editor.set_current({**task, "key_x": (task["key_x"] + 1) % 9})  # showing a task is not an edit
+    editor.control("door_x").setValue((task["door_x"] + 2) % 9)
+    with qtbot.waitSignal(editor.apply_to_training) as blocker:
+        click(editor, "Apply to training")
+    assert blocker.args == [{"door_x": (task["door_x"] + 2) % 9}]
+
+    ml10 = make_scene("metaworld-ml10")
+    editor.set_schema(ml10.task_params, ml10.default_task())
+    editor.control("env_name").setCurrentIndex(editor.control("env_name").findData("push-v3"))
+    with qtbot.waitSignal(editor.apply_to_episode) as blocker:
+        click(editor, "Apply to episode")
+    assert blocker.args == [{"env_name": "push-v3"}]  # the goal is left to default to push's goal
+
+
+def test_task_editor_refuses_invalid_values_inline(qtbot: Any) -> None:
+    scene = make_scene("halfcheetah-vel")
+    editor = TaskEditor()
+    qtbot.addWidget(editor)
+    editor.set_schema(scene.task_params, {"target_velocity": 1.0})
+    editor.show()
+    spin = editor.control("target_velocity")
+    spin.setValue(9.0)  # typed out of range: kept, not clamped
+    assert "must be in [0, 4] m/s" in editor.error_text("target_velocity")
+    assert "border" in spin.styleSheet()
+    with qtbot.assertNotEmitted(editor.apply_to_episode), qtbot.assertNotEmitted(editor.apply_to_training):
+        click(editor, "Apply to episode")
+        click(editor, "Apply to training")
+    assert "nothing was applied" in editor.error_text()
+
+    spin.setValue(2.5)
+    assert editor.error_text("target_velocity") == "" and spin.styleSheet() == ""
+    with qtbot.waitSignal(editor.apply_to_episode) as blocker:
+        click(editor, "Apply to episode")
+    assert blocker.args == [{"target_velocity": 2.5}]
+
+    editor.show_error("the environment refused: no")
+    assert editor.error_text() == "the environment refused: no"
+    editor.show_error("target_velocity too fast for this cheetah", param="target_velocity")
+    assert editor.error_text("target_velocity") == "target_velocity too fast for this cheetah"
+    editor.set_current({"target_velocity": 2.5})
+    assert editor.error_text() == "" and editor.error_text("target_velocity") == "" and editor.edits() == {}
+    with qtbot.assertNotEmitted(editor.apply_to_episode):
+        click(editor, "Apply to episode")  # nothing changed: nothing to send
