@@ -15,12 +15,16 @@ from pathlib import Path
 
 EXIT_USAGE = 2
 PRESETS = ("fast", "paper", "default")  # agents.config.PRESETS, without importing torch for --help
-EXIT_NO_DISPLAY = 3
+DEMO_VIDEO_SECONDS = 10.0
 
 GUI_HELP = """\
 The GUI needs a display. Over SSH use X forwarding (ssh -X), or run under a virtual display:
   xvfb-run -a python main.py gui --screenshot shot.png --quit-after 5
-Headless work needs no display: `python main.py train ...`, `eval ...`, `record ...`, `scenes`, `agents`."""
+Without a display, `python main.py` runs a headless demo instead: it trains the default agent briefly
+(--demo-seconds), records a 10 s MP4 with a mid-episode task change into the run directory, and prints its path.
+Headless work needs no display:
+  python main.py train --scene halfcheetah-vel --agent trmrl --steps 200000
+  python main.py record --checkpoint runs/<run> --out demo.mp4 --edit-at 5:target_velocity=2.5"""
 
 
 class CommandError(Exception):
@@ -86,14 +90,67 @@ def cmd_agents(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     if not has_display():
         print(
-            "engram: no display found (DISPLAY is not set): run under a virtual display with "
-            "`xvfb-run -a python main.py`, or work headless (`python main.py --help` lists the sub-commands)",
+            "engram: no display found (DISPLAY is not set), so this runs the headless demo instead; for the window "
+            "use `xvfb-run -a python main.py` or ssh -X (see --help)",
             file=sys.stderr,
         )
-        return EXIT_NO_DISPLAY
+        return run_headless_demo(args)
     raise CommandError(
         "the desktop app is not built yet (issue 5); use the headless sub-commands, see --help"
     )
+
+
+def run_headless_demo(args: argparse.Namespace) -> int:
+    """What `python main.py` does without a display: train the default agent on the default scene for a
+    bounded time (with a progress bar), then record a short MP4 of it acting with a task change mid-episode
+    into the run directory, and print where it is."""
+    import time
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from agents.config import resolve_config
+    from agents.player import Player, record_policy
+    from agents.trainer import Trainer, new_run_dir
+
+    use_software_gl_without_display()
+    if args.demo_seconds <= 0:
+        raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
+    config = resolve_config(args.scene, args.agent, "fast")
+    trainer = Trainer(config, new_run_dir(config))
+    deadline = time.monotonic() + args.demo_seconds
+    with tqdm(
+        desc=f"training {config.agent} on {config.scene}", unit="step", unit_scale=True, dynamic_ncols=True
+    ) as bar:
+        while time.monotonic() < deadline:
+            metrics = trainer.iterate()
+            bar.update(int(metrics["env_steps"]) - bar.n)
+            bar.set_postfix({"return": f"{metrics['trial_return']:.3g}", "sps": f"{metrics['sps']:.0f}"})
+    trainer.save("latest")
+    trainer.close()
+
+    scene = trainer.scene
+    rng = np.random.default_rng(0)
+    start, changed = scene.sample_task(rng), scene.sample_task(rng)
+    # The edit: the first task parameter moves to another value from the distribution, halfway through.
+    param = next(
+        (p.name for p in scene.task_params if changed[p.name] != start[p.name]), scene.task_params[0].name
+    )
+    seconds = DEMO_VIDEO_SECONDS
+    player = Player(scene, trainer.agent, task=start, seed=0)
+    try:
+        path, frames = record_policy(
+            player, trainer.run_dir / "videos" / "demo.mp4", seconds, [(seconds / 2, {param: changed[param]})]
+        )
+    finally:
+        player.close()
+    print(
+        f"engram: trained {trainer.env_steps:,} env steps; video ({frames} frames, {param} "
+        f"{start[param]} -> {changed[param]} at {seconds / 2:g} s) in {trainer.run_dir}",
+        file=sys.stderr,
+    )
+    print(path)
+    return 0
 
 
 def use_software_gl_without_display() -> None:
@@ -256,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--checkpoint")
     gui.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window to FILE")
     gui.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
+    gui.add_argument(
+        "--demo-seconds", type=float, default=45.0, metavar="S",
+        help="without a display: train for S seconds before recording the demo video (default 45)",
+    )  # fmt: skip
     gui.set_defaults(run=cmd_gui)
 
     train = sub.add_parser("train", help="train an agent on a scene")
@@ -319,9 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = [
+            "gui",
+            *argv,
+        ]  # the GUI is the default command: `main.py --scene S` means `main.py gui --scene S`
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["gui", *(argv or [])])
     if args.command in ("train", "eval", "record"):
         use_software_gl_without_display()
     try:
