@@ -175,8 +175,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        if args.config or args.preset or args.out:
-            raise CommandError("--resume continues a run with its own config; drop --config/--preset/--out")
+        if args.config or args.preset or args.out or args.option:
+            raise CommandError(
+                "--resume continues a run with its own config; drop --config/--preset/--out/--option"
+            )
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
             made_for = trainer.config.scene if flag == "--scene" else trainer.config.agent
@@ -189,6 +191,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides["total_steps"] = args.steps
         if args.num_envs is not None:
             overrides["num_envs"] = args.num_envs
+        if args.option:
+            overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
         config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
         run_dir = Path(args.out) if args.out else new_run_dir(config)
         if (run_dir / "checkpoints").exists():
@@ -327,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=PRESETS, help="hyper-parameter preset (default: fast)")
     train.add_argument("--steps", type=int, help="environment steps to train for (default: the preset's)")
     train.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
+    train.add_argument(
+        "--option", action="append", default=[], metavar="NAME=VALUE",
+        help="scene option, e.g. env_name=push-v3 (metaworld-ml1) or variant=one-good (bandit)",
+    )  # fmt: skip
     train.add_argument("--seed", type=int)
     train.add_argument("--out", metavar="DIR", help="run directory (default runs/<scene>-<agent>-<time>)")
     train.add_argument(

@@ -28,6 +28,7 @@ import tomli_w
 
 from agents.ppo import PPOConfig
 from agents.registry import AGENTS, make_spec
+from scenes.registry import SCENES, make_scene
 
 PRESETS: tuple[str, ...] = ("fast", "paper", "default")
 
@@ -57,6 +58,8 @@ class TrainConfig:
         for name in ("total_steps", "num_envs", "trials_per_iteration", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        # Options arrive as text from the command line: keep them as the scene's validated values.
+        self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
         self.ppo.validate()
 
@@ -71,8 +74,6 @@ class TrainConfig:
 
 
 def _scene_ids() -> list[str]:
-    from scenes.registry import SCENES
-
     return list(SCENES)
 
 
@@ -195,10 +196,17 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
     if preset == "fast":
         values["agent_config"] = dict(_FAST_TRANSFORMER.get(agent, {}))
         if family == "mujoco":
+            # The paper's discount and GAE lambda for the task (dense per-step rewards, short horizons).
+            paper = _TRMRL_PAPER[scene]["ppo"]
             return values | {
                 "num_envs": 16,
                 "total_steps": 2_000_000,
-                "ppo": {**_FAST_PPO, "gamma": 0.99, "gae_lambda": 0.95, "minibatch_steps": 800},
+                "ppo": {
+                    **_FAST_PPO,
+                    "gamma": paper["gamma"],
+                    "gae_lambda": paper["gae_lambda"],
+                    "minibatch_steps": 800,
+                },
             }
         if family == "metaworld":
             return values | {
