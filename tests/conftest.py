@@ -1,0 +1,16 @@
+"""Shared test setup: headless Qt and MuJoCo, and one torch thread.
+
+The tests train tiny models whose ops are too small to gain from intra-op threads; on a 2-core CI machine
+that also runs subprocesses, two threads per op made a 10-second PPO test take minutes (measured).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import torch
+
+torch.set_num_threads(1)
