@@ -95,9 +95,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return run_headless_demo(args)
-    raise CommandError(
-        "the desktop app is not built yet (issue 5); use the headless sub-commands, see --help"
-    )
+    use_software_gl_without_display()  # a virtual or offscreen display may still lack GLX for MuJoCo
+    from app.gui import run_gui
+
+    return run_gui(args.scene, args.agent, args.checkpoint, args.screenshot, args.quit_after, train=args.train)
 
 
 def run_headless_demo(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def run_headless_demo(args: argparse.Namespace) -> int:
     use_software_gl_without_display()
     if args.demo_seconds <= 0:
         raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
-    config = resolve_config(args.scene, args.agent, "fast")
+    config = resolve_config(args.scene or "halfcheetah-vel", args.agent or "trmrl", "fast")
     trainer = Trainer(config, new_run_dir(config))
     deadline = time.monotonic() + args.demo_seconds
     with tqdm(
@@ -312,9 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="the desktop app (the default command)")
-    gui.add_argument("--scene", default="halfcheetah-vel")
-    gui.add_argument("--agent", default="trmrl")
-    gui.add_argument("--checkpoint")
+    gui.add_argument("--scene", help="scene to open (default: the last one used, else halfcheetah-vel)")
+    gui.add_argument("--agent", help="agent to open (default: the last one used, else trmrl)")
+    gui.add_argument("--checkpoint", help="a checkpoint file or run directory to watch")
+    gui.add_argument("--train", action="store_true", help="start training at once")
     gui.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window to FILE")
     gui.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
     gui.add_argument(

@@ -45,6 +45,10 @@ class TrainConfig:
     num_envs: int = 16
     trials_per_iteration: int = 1  # trials per env per iteration: rollout = num_envs x this many trials
     checkpoint_every: int = 10  # iterations between `latest` checkpoints (also written on stop)
+    # Intra-op threads of the PPO update (rollouts always use 1). One is fastest on shared 2-core machines
+    # (a loaded one ran the fast TrMRL update in 7 s with 1 thread, 48 s with 2; docs/benchmarks.md); raise it
+    # on a dedicated many-core machine.
+    torch_threads: int = 1
     scene_options: dict[str, Any] = field(default_factory=dict)
     agent_preset: str = ""  # the agent registry's preset ("" = the agent's defaults)
     agent_config: dict[str, Any] = field(default_factory=dict)
@@ -55,7 +59,7 @@ class TrainConfig:
             raise ValueError(f"unknown scene {self.scene!r}; valid scenes: {', '.join(_scene_ids())}")
         if self.agent not in AGENTS:
             raise ValueError(f"unknown agent {self.agent!r}; valid agents: {', '.join(AGENTS)}")
-        for name in ("total_steps", "num_envs", "trials_per_iteration", "checkpoint_every"):
+        for name in ("total_steps", "num_envs", "trials_per_iteration", "checkpoint_every", "torch_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         # Options arrive as text from the command line: keep them as the scene's validated values.

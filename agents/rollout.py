@@ -148,18 +148,18 @@ def collect_rollout(
         raise ValueError(
             "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
         )
-    with single_intra_op_thread():
+    # Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
+    # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
+    # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
+    with intra_op_threads(1):
         return _collect(trials, agent, tokens, num_trials, generator, on_step, deterministic)
 
 
 @contextmanager
-def single_intra_op_thread() -> Iterator[None]:
-    """Acting runs thousands of tiny ops (one token per env); spreading each over torch's intra-op threads
-    costs more in synchronisation than it gains, and collapses when the cores are shared (measured on these
-    2-core machines: a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; see
-    docs/benchmarks.md). Updates keep the process's thread count: their large batched ops do gain from it."""
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` torch intra-op threads, then restore the previous setting."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(count)
     try:
         yield
     finally:

@@ -38,7 +38,7 @@ from agents.checkpoints import load_checkpoint, save_checkpoint
 from agents.config import TrainConfig, config_from_dict, write_config
 from agents.ppo import make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
-from agents.rollout import collect_rollout
+from agents.rollout import collect_rollout, intra_op_threads
 from agents.statistics import trial_statistics
 from scenes.base import Scene, Task, validate_task
 from scenes.registry import make_scene
@@ -288,7 +288,8 @@ class Trainer:
             on_step=self._gate,
         )
         rollout_s = time.perf_counter() - start
-        update = ppo_update(self.agent, self.optimizer, rollout, self.config.ppo, self.generator)
+        with intra_op_threads(self.config.torch_threads):
+            update = ppo_update(self.agent, self.optimizer, rollout, self.config.ppo, self.generator)
         update_s = time.perf_counter() - start - rollout_s
         self._next_generator_state = self.generator.get_state()
 

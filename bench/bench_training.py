@@ -5,7 +5,7 @@
 2. End-to-end env-steps/s (rollout + PPO update, whole iterations) for TrMRL with the paper preset, TrMRL with
    the fast preset, and a plain MLP agent with the same PPO settings as the fast preset; ratios to the MLP.
 
-Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 2]`.
+Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1]`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def main() -> None:
     )
     parser.add_argument("--envs", type=int, default=20, help="envs (tasks per batch; TrMRL paper: 20)")
     parser.add_argument("--iterations", type=int, default=2, help="iterations timed per agent")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads of the update (TrainConfig default 1)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -80,10 +82,11 @@ def main() -> None:
         f"{args.threads} threads, {SCENE}, {args.envs} envs\n"
     )
 
+    overrides = {"num_envs": args.envs, "torch_threads": args.threads}
     configs = {
-        "trmrl paper": resolve_config(SCENE, "trmrl", "paper", overrides={"num_envs": args.envs}),
-        "trmrl fast": resolve_config(SCENE, "trmrl", "fast", overrides={"num_envs": args.envs}),
-        "mlp (fast PPO)": resolve_config(SCENE, "mlp", "fast", overrides={"num_envs": args.envs}),
+        "trmrl paper": resolve_config(SCENE, "trmrl", "paper", overrides=overrides),
+        "trmrl fast": resolve_config(SCENE, "trmrl", "fast", overrides=overrides),
+        "mlp (fast PPO)": resolve_config(SCENE, "mlp", "fast", overrides=overrides),
     }
     trainers = {name: Trainer(config, None) for name, config in configs.items()}
 
