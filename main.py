@@ -98,7 +98,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
     use_software_gl_without_display()  # a virtual or offscreen display may still lack GLX for MuJoCo
     from app.gui import run_gui
 
-    return run_gui(args.scene, args.agent, args.checkpoint, args.screenshot, args.quit_after, train=args.train)
+    return run_gui(
+        args.scene, args.agent, args.checkpoint, args.screenshot, args.quit_after, train=args.train
+    )
 
 
 def run_headless_demo(args: argparse.Namespace) -> int:

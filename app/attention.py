@@ -80,7 +80,9 @@ class AttentionPanel(QWidget):
         self._head_box = QComboBox()
         self._head_box.activated.connect(self._on_head_chosen)
         self._info = QLabel()
+        self._info.setWordWrap(True)  # a long readout must not set the dock's minimum width
         self._hover = QLabel()
+        self._hover.setWordWrap(True)
 
         self._axis = _KeyAxis()
         self._graphics = pg.GraphicsLayoutWidget()

@@ -49,6 +49,7 @@ class MemoryTimeline(QWidget):
         self._layer_box.setToolTip("the layer whose head-averaged attention is summed per key group")
         self._layer_box.currentIndexChanged.connect(self._mark_dirty)
         self._info = QLabel()
+        self._info.setWordWrap(True)  # a long readout must not set the dock's minimum width
 
         self._graphics = pg.GraphicsLayoutWidget()
         self._attention = self._graphics.addPlot(row=0, col=0)

@@ -1,0 +1,1020 @@
+"""The main window: the viewport in the centre, the panels and run controls in docks, two worker threads.
+
+The window holds no learning or physics: `app.workers.TrainerWorker` runs the Trainer in one thread and
+`app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in another. The GUI thread
+paints the newest frame the player published (one pending wake-up at most, nothing queues), records the
+steps up to it into the memory timeline, and redraws the heavier panels on a slower timer. Keyboard as in
+MuJoCo's viewer: Space play / pause, → step, Backspace reset, Ctrl+P screenshot, Ctrl+R record (and +/-
+speed).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agents.checkpoints import save_checkpoint
+from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
+from agents.player import PlayerStep
+from agents.registry import AGENTS
+from agents.trainer import Trainer, new_run_dir
+from app import qt_compat  # noqa: F401  (before any Qt call)
+from app.attention import AttentionPanel
+from app.curves import CurvesPanel
+from app.media import panel_strip, save_png, timestamped
+from app.memory_timeline import MemoryTimeline
+from app.run_controls import RunControls
+from app.task_editor import TaskEditor
+from app.theme import ERROR
+from app.viewport import Viewport
+from app.workers import (
+    SPEEDS,
+    PlayerInfo,
+    PlayerWorker,
+    RecordingState,
+    TrainerWorker,
+    TrainingInfo,
+    architecture_key,
+    checkpoint_player,
+    error_text,
+    fresh_player,
+    speed_label,
+)
+from scenes.base import validate_task
+from scenes.registry import SCENES
+
+ORGANIZATION = "Engram"
+APPLICATION = "Engram"
+DEFAULT_SCENE = "halfcheetah-vel"
+DEFAULT_AGENT = "trmrl"
+DEFAULT_PRESET = "fast"
+PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the viewport paints every frame
+MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
+PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
+JOIN_TIMEOUT_S = 10.0
+
+
+def _trainer_from_checkpoint(payload: dict[str, Any], run_dir: Path) -> Trainer:
+    """A new run that continues from a checkpoint's weights, optimiser and counters (fine-tuning)."""
+    config = config_from_dict(payload["config"], "the opened checkpoint")
+    trainer = Trainer(config, run_dir)
+    trainer.load_state(payload)
+    return trainer
+
+
+def read_metrics_csv(path: Path) -> list[dict[str, float]]:
+    """A run's metrics.csv as one dict of numbers per iteration (empty cells skipped)."""
+    rows = []
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            values = {}
+            for key, text in row.items():
+                if key is None or text in (None, ""):
+                    continue
+                try:
+                    values[key] = float(text)
+                except ValueError:
+                    continue
+            rows.append(values)
+    return rows
+
+
+class Banner(QFrame):
+    """A dismissable line above the viewport saying what failed in a worker; the app stays usable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setStyleSheet(f"#errorBanner {{ background: {ERROR}; }} QLabel {{ color: white; }}")
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._dismiss = QPushButton("Dismiss")
+        self._dismiss.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(self._dismiss)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self._label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return "" if self.isHidden() else self._label.text()
+
+
+class MainWindow(QMainWindow):
+    """The playground window; see the module docstring.
+
+    `scene`, `agent`, `preset`: the starting choices (None: the last ones used, from QSettings, else the
+    defaults). `checkpoint`: a checkpoint file or run directory to open. `settings`: where choices and the
+    dock layout persist (tests pass an INI file). `runs_root`: where new training runs go.
+    `config_overrides`: TrainConfig values on top of the preset (tests and benchmarks use small runs).
+    """
+
+    def __init__(
+        self,
+        scene: str | None = None,
+        agent: str | None = None,
+        preset: str | None = None,
+        checkpoint: str | Path | None = None,
+        *,
+        settings: QSettings | None = None,
+        runs_root: str | Path = "runs",
+        config_overrides: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Engram")
+        self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self.runs_root = Path(runs_root)
+        self._config_overrides = dict(config_overrides or {})
+        self._closed = False
+        self._player_info: PlayerInfo | None = None
+        self._player_key: tuple[Any, ...] | None = None
+        self._last_step: PlayerStep | None = None
+        self._shown_steps = 0
+        self._panels_dirty = False
+        self._attention_dirty = self._timeline_dirty = False
+        self._panel_phase = 0
+        self._episode_starts_shown = -1
+        self._render_size = (640, 480)
+        self._recording = RecordingState(False, None, 0)
+        self._strip_width = 0  # width of the panel strip in the recording in progress
+        self._trace_on = True
+        self._run_dir: Path | None = None  # the run being trained, or opened: its videos/ gets the media
+        self._open_run: Path | None = None  # an opened run directory: Train continues it
+        self._open_payload: dict[str, Any] | None = None  # an opened checkpoint: Train continues from it
+        self._media_dir: Path | None = None
+        self._training_overrides: dict[str, Any] = {}
+        self._training_text = "no iterations yet"
+        self.trainer_worker: TrainerWorker | None = None
+
+        # ---------------------------------------------------------------------------------- widgets
+        self.viewport = Viewport()
+        self.banner = Banner()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.viewport, 1)
+        self.setCentralWidget(central)
+
+        self.curves = CurvesPanel()
+        self.attention = AttentionPanel()
+        self.timeline = MemoryTimeline()
+        self.task_editor = TaskEditor()
+        self.controls = RunControls(SCENES, AGENTS, PRESETS)
+        controls_scroll = QScrollArea()
+        controls_scroll.setWidget(self.controls)
+        controls_scroll.setWidgetResizable(True)
+        controls_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        task_scroll = QScrollArea()
+        task_scroll.setWidget(self.task_editor)
+        task_scroll.setWidgetResizable(True)
+        task_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        task_scroll.setMinimumWidth(330)  # the editor's three buttons side by side
+
+        left, right, bottom = (
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.docks: dict[str, QDockWidget] = {}
+        self._add_dock("controls", "Run controls", controls_scroll, left)
+        self._add_dock("task", "Task editor", task_scroll, left)
+        self._add_dock("attention", "Attention", self.attention, right)
+        self._add_dock("timeline", "Memory timeline", self.timeline, right)
+        self._add_dock("curves", "Training curves", self.curves, bottom)
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
+
+        self._training_status = QLabel("training: idle")
+        self._player_status = QLabel("player: starting")
+        self._recording_status = QLabel("not recording")
+        for label in (self._training_status, self._player_status, self._recording_status):
+            label.setContentsMargins(6, 0, 6, 0)
+        self.statusBar().addWidget(self._training_status, 1)
+        self.statusBar().addWidget(self._player_status, 1)
+        self.statusBar().addPermanentWidget(self._recording_status)
+
+        # ---------------------------------------------------------------------------------- player
+        self.player_worker = PlayerWorker(render_size=self._render_size, seed=seed)
+        worker = self.player_worker
+        worker.frame_ready.connect(self._on_frame_ready)
+        worker.ready.connect(self._on_player_ready)
+        worker.task_changed.connect(self._on_task_changed)
+        worker.task_rejected.connect(self._on_task_rejected)
+        worker.playing_changed.connect(self._on_playing_changed)
+        worker.recording_changed.connect(self._on_recording_changed)
+        worker.failed.connect(self._on_worker_failed)
+        self._playing = False
+        worker.start()
+
+        # ---------------------------------------------------------------------------------- wiring
+        c = self.controls
+        c.scene_box.currentIndexChanged.connect(self._on_choice_changed)
+        c.agent_box.currentIndexChanged.connect(self._on_choice_changed)
+        c.preset_box.currentIndexChanged.connect(self._on_choice_changed)
+        c.train_button.clicked.connect(self.train)
+        c.train_pause_button.clicked.connect(self.pause_training)
+        c.train_resume_button.clicked.connect(self.resume_training)
+        c.train_stop_button.clicked.connect(self.stop_training)
+        c.play_button.clicked.connect(self.play)
+        c.pause_button.clicked.connect(self.pause_player)
+        c.step_button.clicked.connect(self.step_player)
+        c.reset_button.clicked.connect(self.reset_player)
+        c.unpin_button.clicked.connect(worker.unpin_task)
+        c.speed_box.currentIndexChanged.connect(self._on_speed_changed)
+        c.deterministic_check.toggled.connect(worker.set_deterministic)
+        c.follow_check.toggled.connect(worker.set_follow)
+        c.track_check.toggled.connect(self._on_track_toggled)
+        c.open_checkpoint_button.clicked.connect(self._choose_checkpoint)
+        c.save_checkpoint_button.clicked.connect(self._choose_save_path)
+        c.open_run_button.clicked.connect(self._choose_run)
+        c.media_dir_button.clicked.connect(self._choose_media_dir)
+        c.record_button.clicked.connect(self.toggle_recording)
+        c.screenshot_button.clicked.connect(self._screenshot_clicked)
+        self.task_editor.apply_to_episode.connect(self._apply_to_episode)
+        self.task_editor.apply_to_training.connect(self._apply_to_training)
+        self.viewport.orbit.connect(functools.partial(worker.camera, "orbit"))
+        self.viewport.pan.connect(functools.partial(worker.camera, "pan"))
+        self.viewport.pan.connect(self._on_pan)
+        self.viewport.zoom.connect(functools.partial(worker.camera, "zoom"))
+        self.viewport.camera_reset.connect(self._on_camera_reset)
+
+        self._shortcuts: list[QShortcut] = []
+        for keys, slot in (
+            (Qt.Key.Key_Space, self.toggle_player),
+            (Qt.Key.Key_Right, self.step_player),
+            (Qt.Key.Key_Backspace, self.reset_player),
+            (QKeySequence("Ctrl+P"), self._screenshot_clicked),
+            (QKeySequence("Ctrl+R"), self.toggle_recording),
+            (Qt.Key.Key_Plus, self.faster),
+            (Qt.Key.Key_Equal, self.faster),
+            (Qt.Key.Key_Minus, self.slower),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            shortcut.activated.connect(slot)
+            self._shortcuts.append(shortcut)
+
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setInterval(round(1000 / PANEL_HZ))
+        self._panel_timer.timeout.connect(self._refresh_panels)
+        self._panel_timer.start()
+
+        # ------------------------------------------------------------------------- restore & start
+        self._restore(scene, agent, preset)
+        self._update_training_buttons()
+        self._on_playing_changed(False)
+        self._update_media_label()
+        if checkpoint is not None:
+            self.open_checkpoint(checkpoint)
+        else:
+            self._rebuild_player()
+
+    # ------------------------------------------------------------------------------------- building
+
+    def _add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")  # saveState / restoreState identify docks by name
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+
+    def _default_dock_sizes(self) -> None:
+        """The first-run layout: the viewport gets the most room (docks only get sizes once shown)."""
+        width, height = self.width(), self.height()
+        self.resizeDocks(
+            [self.docks["controls"], self.docks["attention"]],
+            [max(340, width // 5), max(420, round(width * 0.3))],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks([self.docks["curves"]], [max(240, round(height * 0.3))], Qt.Orientation.Vertical)
+        controls = self.controls.sizeHint().height() + 60  # the whole form (and the title bar), no scrolling
+        self.resizeDocks(
+            [self.docks["controls"], self.docks["task"]],
+            [controls, max(height - controls, 150)],
+            Qt.Orientation.Vertical,
+        )
+        self.resizeDocks(
+            [self.docks["attention"], self.docks["timeline"]],
+            [round(height * 0.45), round(height * 0.55)],
+            Qt.Orientation.Vertical,
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._needs_default_layout:
+            self._needs_default_layout = False
+            QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _restore(self, scene: str | None, agent: str | None, preset: str | None) -> None:
+        s = self.settings
+        c = self.controls
+        choices = (
+            (c.scene_box, scene, s.value("run/scene"), DEFAULT_SCENE),
+            (c.agent_box, agent, s.value("run/agent"), DEFAULT_AGENT),
+            (c.preset_box, preset, s.value("run/preset"), DEFAULT_PRESET),
+        )
+        for box, given, saved, default in choices:
+            box.blockSignals(True)
+            for choice in (given, saved, default):
+                if choice is not None and box.findText(str(choice)) >= 0:
+                    box.setCurrentIndex(box.findText(str(choice)))
+                    break
+            box.blockSignals(False)
+        if given_unknown := [g for (box, g, _, _) in choices if g is not None and box.findText(str(g)) < 0]:
+            self.banner.show_message(
+                f"unknown choice(s) {', '.join(map(str, given_unknown))}; using defaults"
+            )
+        speed = s.value("watch/speed")
+        labels = [speed_label(v) for v in SPEEDS]
+        if speed in labels:
+            c.speed_box.setCurrentIndex(labels.index(speed))
+        for box, key in (
+            (c.deterministic_check, "watch/deterministic"),
+            (c.follow_check, "watch/follow"),
+            (c.record_panels_check, "record/panels"),
+        ):
+            value = s.value(key)
+            if value is not None:
+                box.setChecked(str(value).lower() in ("true", "1"))
+        self.player_worker.set_speed(c.speed())
+        self.player_worker.set_deterministic(c.deterministic_check.isChecked())
+        self.player_worker.set_follow(c.follow_check.isChecked())
+        media = s.value("media/dir")
+        if media:
+            self._media_dir = Path(str(media))
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1600, 1000)
+        self._needs_default_layout = not (isinstance(state, QByteArray) and self.restoreState(state))
+
+    def _save_settings(self) -> None:
+        s, c = self.settings, self.controls
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("run/scene", c.scene_box.currentText())
+        s.setValue("run/agent", c.agent_box.currentText())
+        s.setValue("run/preset", c.preset_box.currentText())
+        s.setValue("watch/speed", c.speed_box.currentText())
+        s.setValue("watch/deterministic", c.deterministic_check.isChecked())
+        s.setValue("watch/follow", c.follow_check.isChecked())
+        s.setValue("record/panels", c.record_panels_check.isChecked())
+        s.setValue("media/dir", "" if self._media_dir is None else str(self._media_dir))
+        s.sync()
+
+    def session_config(self) -> TrainConfig | None:
+        """The config the pickers describe (with the window's overrides); None (and a banner) if invalid."""
+        c = self.controls
+        try:
+            return resolve_config(
+                c.scene_box.currentText(),
+                c.agent_box.currentText(),
+                c.preset_box.currentText(),
+                overrides=self._config_overrides,
+            )
+        except ValueError as error:
+            self.banner.show_message(str(error))
+            return None
+
+    def _rebuild_player(self) -> None:
+        config = self.session_config()
+        if config is None:
+            return
+        self._player_key = architecture_key(config)
+        self._player_status.setText("player: loading…")
+        self.player_worker.build(fresh_player(config, self.player_worker.seed))
+
+    def _on_choice_changed(self) -> None:
+        if self.training_active():
+            return
+        self._open_run = None
+        self._open_payload = None
+        self._run_dir = None
+        self._update_media_label()
+        self._rebuild_player()
+
+    # --------------------------------------------------------------------------------------- training
+
+    def training_active(self) -> bool:
+        return self.trainer_worker is not None and self.trainer_worker.is_alive()
+
+    def train(self) -> None:
+        """Start training: continue the opened run, or from the opened checkpoint, or a new run."""
+        if self.training_active() or self._closed:
+            return
+        if self._open_run is not None:
+            make = functools.partial(Trainer.from_run, self._open_run)
+        elif self._open_payload is not None:
+            config = config_from_dict(self._open_payload["config"], "the opened checkpoint")
+            make = functools.partial(
+                _trainer_from_checkpoint, self._open_payload, new_run_dir(config, self.runs_root)
+            )
+        else:
+            config = self.session_config()
+            if config is None:
+                return
+            make = functools.partial(Trainer, config, new_run_dir(config, self.runs_root))
+        worker = TrainerWorker(make, on_weights=self.player_worker.offer_weights)
+        worker.started.connect(self._on_training_started)
+        worker.metrics.connect(self._on_metrics)
+        worker.status.connect(self._on_training_status)
+        worker.message.connect(self._on_training_message)
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(self._on_training_finished)
+        if self._training_overrides:
+            worker.set_task_overrides(self._training_overrides)
+        self.trainer_worker = worker
+        self._training_status.setText("training: starting…")
+        self.controls.training_label.setText("building the trainer…")
+        worker.start()
+        self._update_training_buttons()
+
+    def pause_training(self) -> None:
+        if self.training_active():
+            assert self.trainer_worker is not None
+            self.trainer_worker.pause()
+            self._update_training_buttons()
+
+    def resume_training(self) -> None:
+        if self.training_active():
+            assert self.trainer_worker is not None
+            self.trainer_worker.resume()
+            self._update_training_buttons()
+
+    def stop_training(self) -> None:
+        if self.training_active():
+            assert self.trainer_worker is not None
+            self.trainer_worker.stop()
+            self.controls.training_label.setText("stopping at the next env step…")
+
+    def _update_training_buttons(self) -> None:
+        c = self.controls
+        active = self.training_active()
+        paused = active and self.trainer_worker is not None and self.trainer_worker.paused
+        c.train_button.setEnabled(not active)
+        c.train_pause_button.setEnabled(active and not paused)
+        c.train_resume_button.setEnabled(active and paused)
+        c.train_stop_button.setEnabled(active)
+        for box in (c.scene_box, c.agent_box, c.preset_box, c.open_checkpoint_button):
+            box.setEnabled(not active)
+
+    def _on_training_started(self, info: TrainingInfo) -> None:
+        if self._closed:
+            return
+        self._run_dir = info.run_dir
+        self._open_run = info.run_dir  # Train after a stop continues this run
+        self._open_payload = None
+        if info.run_dir is not None:
+            self.curves.add_run(self._run_id(info.run_dir), info.run_dir.name)
+        self.controls.training_label.setText(
+            f"{info.config.agent} on {info.config.scene} ({info.config.preset}) → {info.run_dir}"
+        )
+        self._update_media_label()
+        if architecture_key(info.config) != self._player_key:
+            # The player watches this run's agent: rebuild it with the run's architecture and weights.
+            snapshot = self.trainer_worker.snapshot() if self.trainer_worker is not None else None
+            weights = snapshot["model"] if snapshot is not None else None
+            self._player_key = architecture_key(info.config)
+            self.player_worker.build(fresh_player(info.config, self.player_worker.seed, weights, "training"))
+        self._update_training_buttons()
+
+    def _on_metrics(self, metrics: dict[str, float]) -> None:
+        if self._closed or self.trainer_worker is None or self.trainer_worker.info is None:
+            return
+        run_dir = self.trainer_worker.info.run_dir
+        if run_dir is not None:
+            self.curves.append(self._run_id(run_dir), metrics)
+        self._training_text = (
+            f"iteration {int(metrics['iteration'])} · {int(metrics['env_steps']):,} env steps · "
+            f"{metrics['sps']:,.0f} env-steps/s · return {metrics['trial_return']:.3g}"
+        )
+        self._training_status.setText(self._training_text)
+
+    def _on_training_status(self, status: str) -> None:
+        if self._closed:
+            return
+        self.controls.training_label.setText(f"training: {status}")
+        self._update_training_buttons()
+
+    def _on_training_message(self, text: str) -> None:
+        if not self._closed:
+            self.statusBar().showMessage(text, 5000)
+
+    def _on_training_finished(self, reason: str) -> None:
+        if self._closed:
+            return
+        if self.trainer_worker is not None:
+            self.trainer_worker.join(5.0)
+        self.controls.training_label.setText(
+            f"training {reason}" + (f" · {self._run_dir}" if self._run_dir else "")
+        )
+        self._training_status.setText(f"training {reason} · {self._training_text}")
+        self._update_training_buttons()
+
+    @staticmethod
+    def _run_id(run_dir: Path) -> str:
+        return str(Path(run_dir).resolve())
+
+    # ------------------------------------------------------------------------------------- watching
+
+    def play(self) -> None:
+        self.player_worker.play()
+
+    def pause_player(self) -> None:
+        self.player_worker.pause()
+
+    def toggle_player(self) -> None:
+        self.player_worker.toggle()
+
+    def step_player(self) -> None:
+        self.player_worker.step()
+
+    def reset_player(self) -> None:
+        self.player_worker.reset()
+
+    def set_speed(self, speed: float | None) -> None:
+        self.controls.speed_box.setCurrentIndex(SPEEDS.index(speed))
+
+    def faster(self) -> None:
+        box = self.controls.speed_box
+        box.setCurrentIndex(min(box.currentIndex() + 1, box.count() - 1))
+
+    def slower(self) -> None:
+        box = self.controls.speed_box
+        box.setCurrentIndex(max(box.currentIndex() - 1, 0))
+
+    def _on_speed_changed(self) -> None:
+        self.player_worker.set_speed(self.controls.speed())
+
+    def _on_track_toggled(self, on: bool) -> None:
+        self.player_worker.camera("track", float(on))
+
+    def _on_pan(self) -> None:
+        self._set_track_check(False)  # a pan frees the camera (UserCamera)
+
+    def _set_track_check(self, on: bool) -> None:
+        box = self.controls.track_check
+        box.blockSignals(True)
+        box.setChecked(on)
+        box.blockSignals(False)
+
+    def _on_camera_reset(self) -> None:
+        self.player_worker.camera("reset")
+        self._set_track_check(True)
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        self._playing = playing
+        c = self.controls
+        c.play_button.setEnabled(not playing)
+        c.pause_button.setEnabled(playing)
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def last_step(self) -> PlayerStep | None:
+        """The step on screen (what the panels show)."""
+        return self._last_step
+
+    def shown_steps(self) -> int:
+        """How many steps the player had taken when the frame on screen was published."""
+        return self._shown_steps
+
+    def player_info(self) -> PlayerInfo | None:
+        return self._player_info
+
+    def _on_player_ready(self, info: PlayerInfo) -> None:
+        if self._closed:
+            return
+        self._player_info = info
+        self._player_key = architecture_key(info.config)
+        self._last_step = None
+        self.task_editor.set_schema(info.task_params, info.task)
+        self.timeline.begin_trial(info.steps_per_trial)
+        self.attention.set_trace(None)
+        self._episode_starts_shown = -1
+        c = self.controls
+        for box, value in (
+            (c.scene_box, info.config.scene),
+            (c.agent_box, info.config.agent),
+            (c.preset_box, info.config.preset),
+        ):
+            if box.currentText() != value and box.findText(value) >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(box.findText(value))
+                box.blockSignals(False)
+        c.track_check.setEnabled(info.camera)
+        if info.checkpoint is not None and self._open_run is None:
+            self._open_payload = info.checkpoint
+        self._player_status.setText(f"player: {info.config.agent} on {info.config.scene} ({info.source})")
+
+    def _on_frame_ready(self) -> None:
+        if self._closed:
+            return
+        view = self.player_worker.take()
+        if view is None:
+            return
+        steps = self._player_info.steps_per_trial if self._player_info is not None else None
+        if view.cleared:
+            self.timeline.begin_trial(steps)
+            self._episode_starts_shown = -1
+        for record in view.records:
+            if record.new_trial:
+                self.timeline.begin_trial(steps)
+                self._episode_starts_shown = -1
+            if record.trace is not None:
+                self.timeline.observe(record.step, record.trace, record.episode_start)
+        if view.frame is not None:
+            self.viewport.set_frame(view.frame)
+        if view.step is not None or view.cleared:
+            self._last_step = view.step
+            self._panels_dirty = True
+        self._shown_steps = view.steps
+
+    def _refresh_panels(self, both: bool = False) -> None:
+        """The slower refresh: attention, timeline, status line, render size, recorded panel strip.
+        `both`: redraw both panels now (screenshots), not one per tick."""
+        if self._closed:
+            return
+        self._sync_render_size()
+        attention_on = self.docks["attention"].isVisible()
+        timeline_on = self.docks["timeline"].isVisible()
+        trace_on = attention_on or timeline_on or (self._recording.active and self._record_panels())
+        if trace_on != self._trace_on:
+            self._trace_on = trace_on
+            self.player_worker.set_trace(trace_on)
+        # One heavy panel per tick, alternating: each redraws at PANEL_HZ / 2, and no tick holds the event
+        # loop for two pyqtgraph redraws.
+        self._panel_phase ^= 1
+        recording = self._recording.active
+        if self._panels_dirty:
+            self._panels_dirty = False
+            self._attention_dirty = self._timeline_dirty = True
+            self._player_status.setText(self._describe_step(self._last_step))
+        if (both or self._panel_phase == 0) and self._attention_dirty and (attention_on or recording):
+            self._attention_dirty = False
+            starts = self.timeline.episode_starts()
+            if len(starts) != self._episode_starts_shown:
+                self._episode_starts_shown = len(starts)
+                self.attention.set_episode_starts(starts)
+            step = self._last_step
+            self.attention.set_trace(None if step is None else step.trace)
+        if (both or self._panel_phase == 1) and self._timeline_dirty and (timeline_on or recording):
+            self._timeline_dirty = False
+            self.timeline.refresh()
+        if self._recording.active:
+            size = self.player_worker.recording_size()
+            width = self._strip_width
+            if size is not None and width:
+                self.player_worker.set_panel_image(
+                    panel_strip([self.attention, self.timeline], width, size[1])
+                )
+            self._recording_status.setText(
+                f"● REC {self.player_worker.recording_frames} frames → {self._recording.path.name if self._recording.path else ''}"
+            )
+
+    def _describe_step(self, step: PlayerStep | None) -> str:
+        if step is None:
+            return "player: new trial"
+        speed = speed_label(self.controls.speed())
+        weights = self.player_worker.weights_iteration
+        following = (
+            f" · weights of iteration {weights}"
+            if weights is not None and self.controls.follow_check.isChecked()
+            else ""
+        )
+        return (
+            f"player: episode {step.episode_index} · trial step {step.step_in_trial} · reward {step.reward:.3g} · "
+            f"episode return {step.episode_return:.3g} · {speed}{following}"
+        )
+
+    def _sync_render_size(self) -> None:
+        ratio = self.viewport.devicePixelRatioF()
+        width = max(64, round(self.viewport.width() * ratio))
+        height = max(48, round(self.viewport.height() * ratio))
+        scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
+        size = (int(width * scale) // 2 * 2, int(height * scale) // 2 * 2)
+        if size != self._render_size:
+            self._render_size = size
+            self.player_worker.set_render_size(*size)
+
+    # ------------------------------------------------------------------------------------ task edits
+
+    def _apply_to_episode(self, params: dict[str, Any]) -> None:
+        self.player_worker.set_task(params)
+
+    def _on_task_changed(self, task: dict[str, Any], edited: bool) -> None:
+        if self._closed:
+            return
+        if edited:
+            self.task_editor.set_current(task)
+            self.statusBar().showMessage(f"episode task: {task}", 5000)
+        elif not self.task_editor.edits():  # a new trial's task; never clobber the user's edits
+            self.task_editor.set_current(task)
+
+    def _on_task_rejected(self, message: str, param: str) -> None:
+        if not self._closed:
+            self.task_editor.show_error(message, param or None)
+
+    def _apply_to_training(self, params: dict[str, Any]) -> None:
+        if self.training_active():
+            assert self.trainer_worker is not None
+            try:
+                overrides = self.trainer_worker.set_task_overrides(params)
+            except ValueError as error:
+                self.task_editor.show_error(str(error))
+                return
+            self.statusBar().showMessage(
+                f"training tasks: {overrides or params} from the next iteration", 5000
+            )
+            return
+        if self._player_info is not None:
+            try:
+                validate_task(self._player_info.task_params, self._player_info.task, params, "training task")
+            except ValueError as error:
+                self.task_editor.show_error(str(error))
+                return
+        self._training_overrides.update(params)
+        self.statusBar().showMessage(f"training tasks: {self._training_overrides} when training starts", 5000)
+
+    # ----------------------------------------------------------------------------------- checkpoints
+
+    def open_checkpoint(self, path: str | Path) -> None:
+        """Watch the agent in a checkpoint file (Train then continues from it), or open a run directory."""
+        path = Path(path)
+        if path.is_dir():
+            self.open_run(path)
+            return
+        if self.training_active():
+            self.banner.show_message("stop training before opening a checkpoint")
+            return
+        self._open_run = None
+        self._open_payload = None
+        self._run_dir = None
+        self._update_media_label()
+        self._player_status.setText(f"player: loading {path}…")
+        self.player_worker.build(checkpoint_player(path, self.player_worker.seed))
+
+    def open_run(self, run_dir: str | Path) -> None:
+        """A past run: its metrics into the curves (overlaid), its latest checkpoint into the player (unless
+        training is running: then only the curves); Train then continues that run."""
+        run_dir = Path(run_dir)
+        metrics_path = run_dir / "metrics.csv"
+        checkpoints = [run_dir / "checkpoints" / name for name in ("latest.pt", "best.pt")]
+        checkpoint = next((c for c in checkpoints if c.is_file()), None)
+        if not metrics_path.is_file() and checkpoint is None:
+            self.banner.show_message(f"{run_dir} is not a run directory (no metrics.csv, no checkpoints/)")
+            return
+        if metrics_path.is_file():
+            try:
+                rows = read_metrics_csv(metrics_path)
+            except (OSError, csv.Error) as error:
+                self.banner.show_message(error_text(f"reading {metrics_path}", error))
+                rows = []
+            run_id = self._run_id(run_dir)
+            self.curves.add_run(run_id, run_dir.name)
+            for row in rows:
+                self.curves.append(run_id, row)
+        if self.training_active():
+            self.statusBar().showMessage(f"{run_dir.name}: curves added (training continues)", 5000)
+            return
+        if checkpoint is None:
+            self.banner.show_message(f"{run_dir} has no checkpoint to watch")
+            return
+        self._open_run = run_dir
+        self._open_payload = None
+        self._run_dir = run_dir
+        self._update_media_label()
+        self._player_status.setText(f"player: loading {checkpoint}…")
+        self.player_worker.build(checkpoint_player(checkpoint, self.player_worker.seed))
+
+    def save_checkpoint(self, path: str | Path) -> Path | None:
+        """Save the newest finished training iteration (or the opened checkpoint) to `path`."""
+        training = self.trainer_worker.snapshot() if self.trainer_worker is not None else None
+        opened = self._player_info.checkpoint if self._player_info is not None else None
+        payload = training if self.training_active() or opened is None else opened
+        if payload is None:
+            self.banner.show_message("nothing to save yet: train, or open a checkpoint first")
+            return None
+        try:
+            saved = save_checkpoint(path, payload)
+        except OSError as error:
+            self.banner.show_message(error_text("saving the checkpoint", error))
+            return None
+        self.statusBar().showMessage(f"checkpoint saved: {saved}", 5000)
+        return saved
+
+    def _choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open checkpoint", str(self.runs_root), "Engram checkpoints (*.pt);;All files (*)"
+        )
+        if path:
+            self.open_checkpoint(path)
+
+    def _choose_save_path(self) -> None:
+        start = self._run_dir / "checkpoints" if self._run_dir is not None else self.runs_root
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save checkpoint", str(start / "saved.pt"), "Checkpoints (*.pt)"
+        )
+        if path:
+            self.save_checkpoint(path)
+
+    def _choose_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run", str(self.runs_root))
+        if path:
+            self.open_run(path)
+
+    def _choose_media_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Output folder", str(self.media_dir()))
+        if path:
+            self._media_dir = Path(path)
+            self._update_media_label()
+
+    # ------------------------------------------------------------------------------------------ media
+
+    def media_dir(self) -> Path:
+        """Where screenshots and videos go: the chosen folder, else the run's videos/, else runs/media."""
+        if self._media_dir is not None:
+            return self._media_dir
+        if self._run_dir is not None:
+            return self._run_dir / "videos"
+        return self.runs_root / "media"
+
+    def set_media_dir(self, path: str | Path | None) -> None:
+        self._media_dir = None if path is None else Path(path)
+        self._update_media_label()
+
+    def _update_media_label(self) -> None:
+        path = self.media_dir()
+        short = Path(*path.parts[-2:]) if len(path.parts) > 2 else path
+        self.controls.media_label.setText(f"media → …/{short}" if short != path else f"media → {path}")
+        self.controls.media_label.setToolTip(f"screenshots and videos go to {path}")
+
+    def _record_panels(self) -> bool:
+        return self.controls.record_panels_check.isChecked()
+
+    def screenshot(self, path: str | Path | None = None) -> Path | None:
+        """Save the frame on screen (at its rendered resolution) as PNG; returns the path."""
+        frame = self.viewport.grab_frame()
+        if frame is None:
+            self.statusBar().showMessage("no frame to save yet", 3000)
+            return None
+        if path is None:
+            path = timestamped(self.media_dir(), self._media_prefix(), ".png")
+        try:
+            saved = save_png(frame, path)
+        except OSError as error:
+            self.banner.show_message(error_text("screenshot", error))
+            return None
+        self.statusBar().showMessage(f"screenshot saved: {saved}", 5000)
+        return saved
+
+    def _screenshot_clicked(self) -> None:
+        self.screenshot()
+
+    def save_window_image(self, path: str | Path) -> Path:
+        """The whole window as PNG (for the README and smoke tests)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._refresh_panels(both=True)  # the panels show the step in the viewport
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
+    def _media_prefix(self) -> str:
+        c = self.controls
+        return f"{c.scene_box.currentText()}-{c.agent_box.currentText()}"
+
+    @property
+    def recording(self) -> RecordingState:
+        return self._recording
+
+    def start_recording(self, path: str | Path | None = None) -> Path:
+        """Record the player from its next step to MP4 (at the env's frame rate); returns the path."""
+        if path is None:
+            path = timestamped(self.media_dir(), self._media_prefix(), ".mp4")
+        height = self._render_size[1]
+        panels = round(PANEL_STRIP_RATIO * height) // 2 * 2 if self._record_panels() else 0
+        self._strip_width = panels
+        if panels:  # the strip the first frames get; refreshed with the panels from then on
+            self.player_worker.set_panel_image(panel_strip([self.attention, self.timeline], panels, height))
+        self.player_worker.start_recording(path, panels)
+        self._recording = RecordingState(True, Path(path), 0)
+        self._sync_record_button()
+        return Path(path)
+
+    def stop_recording(self) -> None:
+        self.player_worker.stop_recording()
+
+    def toggle_recording(self) -> None:
+        if self._recording.active:
+            self.stop_recording()
+        else:
+            self.start_recording()
+
+    def _on_recording_changed(self, state: RecordingState) -> None:
+        self._recording = state
+        if self._closed:
+            return
+        self._sync_record_button()
+        if state.active:
+            self._recording_status.setText(f"● REC → {state.path}")
+        else:
+            self._recording_status.setText("not recording")
+            if state.path is not None:
+                self.statusBar().showMessage(f"video saved: {state.path} ({state.frames} frames)", 8000)
+
+    def _sync_record_button(self) -> None:
+        button = self.controls.record_button
+        button.blockSignals(True)
+        button.setChecked(self._recording.active)
+        button.setText("Stop recording" if self._recording.active else "Record")
+        button.blockSignals(False)
+
+    # ---------------------------------------------------------------------------------------- errors
+
+    def _on_worker_failed(self, message: str) -> None:
+        print(f"engram: {message}", file=sys.stderr)
+        if not self._closed:
+            self.banner.show_message(message)
+
+    # --------------------------------------------------------------------------------------- closing
+
+    def threads_alive(self) -> list[str]:
+        names = []
+        if self.player_worker.is_alive():
+            names.append("player")
+        if self.trainer_worker is not None and self.trainer_worker.is_alive():
+            names.append("trainer")
+        return names
+
+    def shutdown(self, timeout: float = JOIN_TIMEOUT_S) -> bool:
+        """Stop training (the Trainer saves `latest` when its loop ends), finish any recording, close the
+        player; join both threads. Returns True when both ended within `timeout`.
+
+        Stopping waits for a PPO update in progress (the Trainer stops between env steps, or after the
+        update). If that outlasts `timeout`, the newest finished iteration is saved as `latest` now, so
+        killing the process while the update finishes loses nothing; `wait_for_workers` waits for it."""
+        if self._closed:
+            return not self.threads_alive()
+        self._closed = True
+        self._panel_timer.stop()
+        trainer = self.trainer_worker
+        if trainer is not None:
+            trainer.stop()  # also ends a paused trainer: its gate wakes on a stop
+        player_done = self.player_worker.stop(timeout)
+        trainer_done = trainer is None or trainer.join(timeout)
+        if not trainer_done:
+            assert trainer is not None
+            snapshot = trainer.snapshot()
+            info = trainer.info
+            if snapshot is not None and info is not None and info.run_dir is not None:
+                path = save_checkpoint(info.run_dir / "checkpoints" / "latest.pt", snapshot)
+                print(
+                    f"engram: saved iteration {snapshot['counters']['iteration']} to {path}; "
+                    "waiting for the PPO update in progress to finish",
+                    file=sys.stderr,
+                )
+        if not player_done:
+            print(f"engram: the player thread did not end within {timeout:g} s", file=sys.stderr)
+        return player_done and trainer_done
+
+    def wait_for_workers(self, timeout: float | None = None) -> bool:
+        """After `shutdown`: wait for the trainer's update in progress to end (its loop then saves)."""
+        if self.trainer_worker is not None:
+            self.trainer_worker.join(timeout)
+        return not self.threads_alive()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._save_settings()
+            self.hide()  # gone from the screen while the workers wind down
+            self.shutdown()
+        event.accept()

@@ -1,0 +1,190 @@
+"""The desktop app's speed targets (issue 5), printed as a table.
+
+1. Headless: the Trainer alone in this process (no window), whole iterations for about `--seconds`.
+2. The window, with the same training run started from its Train button and the player watching at
+   `--speed` in a 640×480 viewport, for about `--seconds`:
+   - viewport frames/s (frames painted; target >= 60),
+   - event-loop latency p50 / p95 (lateness of a 10 ms precise QTimer; target p95 <= 50 ms),
+   - training env-steps/s, and its ratio to the headless rate (target >= 0.8).
+
+Env-steps/s are whole iterations (rollout + PPO update) from the trainer's own metrics, the first one
+(warm-up) dropped. Run under a real X server or offscreen, with software GL as the targets assume:
+`xvfb-run -a python bench/bench_gui.py` or `QT_QPA_PLATFORM=offscreen python bench/bench_gui.py`
+[--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--seconds 60] [--speed 4|max].
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+
+from agents.config import resolve_config
+from agents.trainer import Trainer, new_run_dir
+from app import qt_compat  # noqa: F401  (before any Qt call)
+from app.gui import GUI_SWITCH_INTERVAL_S
+
+PROBE_MS = 10
+
+
+def headless_sps(config_args: dict, seconds: float, root: Path) -> tuple[float, int]:
+    config = resolve_config(**config_args)
+    trainer = Trainer(config, new_run_dir(config, root / "headless"))
+    rates = []
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < seconds or len(rates) < 3:
+            rates.append(trainer.iterate()["sps"])
+    finally:
+        trainer.close()
+    return float(np.mean(rates[1:])), len(rates)
+
+
+def gui_run(config_args: dict, seconds: float, speed: float | None, root: Path) -> dict[str, float]:
+    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings = QSettings(str(root / "bench.ini"), QSettings.Format.IniFormat)
+    overrides = config_args.get("overrides") or {}
+    window = MainWindow(
+        config_args["scene"],
+        config_args["agent"],
+        config_args["preset"],
+        settings=settings,
+        runs_root=root / "gui",
+        config_overrides=overrides,
+    )
+    window.resize(1600, 1000)
+    window.viewport.setFixedSize(640, 480)
+    window.show()
+    window.set_speed(speed)
+
+    rates: list[float] = []
+    lateness: list[float] = []
+    fps: list[float] = []
+    clock = QElapsedTimer()
+    state = {"last": 0.0, "measuring": False, "started": 0.0}
+
+    def probe() -> None:
+        now = clock.nsecsElapsed() / 1e9
+        if state["measuring"]:
+            lateness.append(max(0.0, now - state["last"] - PROBE_MS / 1000))
+        state["last"] = now
+
+    def sample_fps() -> None:
+        if state["measuring"]:
+            fps.append(window.viewport.fps())
+
+    def on_metrics(metrics: dict) -> None:
+        rates.append(float(metrics["sps"]))
+        if len(rates) == 1:  # warm-up iteration done: measure from now on
+            state["measuring"] = True
+            state["started"] = time.perf_counter()
+        elif time.perf_counter() - state["started"] >= seconds and len(rates) >= 3:
+            app.quit()
+
+    def start() -> None:
+        window.play()
+        window.train()
+        window.trainer_worker.metrics.connect(on_metrics)
+
+    probe_timer = QTimer()
+    probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
+    probe_timer.setInterval(PROBE_MS)
+    probe_timer.timeout.connect(probe)
+    fps_timer = QTimer()
+    fps_timer.setInterval(500)
+    fps_timer.timeout.connect(sample_fps)
+    clock.start()
+    probe_timer.start()
+    fps_timer.start()
+    QTimer.singleShot(1000, start)
+    app.exec()
+    probe_timer.stop()
+    fps_timer.stop()
+    frame = window.viewport.grab_frame()
+    player_steps = window.player_worker.steps
+    window.close()
+    window.wait_for_workers()
+    late_ms = 1000 * np.asarray(lateness or [0.0])
+    return {
+        "fps": float(np.mean(fps)) if fps else 0.0,
+        "p50": float(np.percentile(late_ms, 50)),
+        "p95": float(np.percentile(late_ms, 95)),
+        "sps": float(np.mean(rates[1:])) if len(rates) > 1 else float("nan"),
+        "iterations": len(rates),
+        "frame": f"{frame.shape[1]}x{frame.shape[0]}" if frame is not None else "none",
+        "player_steps": player_steps,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scene", default="halfcheetah-vel")
+    parser.add_argument("--agent", default="trmrl")
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="measuring time per part (whole iterations)"
+    )
+    parser.add_argument(
+        "--speed", default="4", help="player speed: a multiple of the env's frame rate, or max"
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=GUI_SWITCH_INTERVAL_S,
+        help=f"sys.setswitchinterval during the GUI run, as run_gui sets it (default {GUI_SWITCH_INTERVAL_S})",
+    )
+    args = parser.parse_args()
+    speed = None if args.speed == "max" else float(args.speed)
+    overrides = {"num_envs": args.num_envs} if args.num_envs else {}
+    config_args = {"scene": args.scene, "agent": args.agent, "preset": args.preset, "overrides": overrides}
+
+    print(
+        f"# GUI speed: {args.agent} on {args.scene} ({args.preset}), player at {args.speed}, "
+        f"GIL switch interval {args.switch_interval * 1000:g} ms in the GUI run"
+    )
+    print(
+        f"# {platform.node()} · {os.cpu_count()} CPUs · Qt platform {os.environ['QT_QPA_PLATFORM']} · "
+        f"MUJOCO_GL={os.environ['MUJOCO_GL']} · load average {os.getloadavg()[0]:.1f}"
+    )
+    with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
+        root = Path(tmp)
+        base, n_headless = headless_sps(config_args, args.seconds, root)
+        sys.setswitchinterval(args.switch_interval)
+        gui = gui_run(config_args, args.seconds, speed, root)
+    ratio = gui["sps"] / base
+    rows = [
+        ("viewport frames/s", f"{gui['fps']:.1f} ({gui['frame']})", ">= 60", gui["fps"] >= 60),
+        ("event-loop latency p50", f"{gui['p50']:.1f} ms", "", True),
+        ("event-loop latency p95", f"{gui['p95']:.1f} ms", "<= 50 ms", gui["p95"] <= 50),
+        ("training env-steps/s headless", f"{base:,.0f} ({n_headless} iterations)", "", True),
+        ("training env-steps/s with GUI", f"{gui['sps']:,.0f} ({gui['iterations']} iterations)", "", True),
+        ("ratio GUI / headless", f"{ratio:.2f}", ">= 0.8", ratio >= 0.8),
+    ]
+    print(f"| {'measure':<30} | {'value':<28} | {'target':<9} | ok  |")
+    print(f"|{'-' * 32}|{'-' * 30}|{'-' * 11}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<30} | {value:<28} | {target:<9} | {'yes' if ok else 'NO':<3} |")
+    print(f"(player steps taken during the GUI run: {gui['player_steps']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
