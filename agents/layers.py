@@ -1,9 +1,10 @@
 """Transformer pieces shared by every transformer agent: one attention (with an optional KV cache), one
 block, one stack, rotary and sinusoidal positions, and the preallocated KV cache.
 
-TrMRL uses the stack with `norm="none"` (its encoder layer has no LayerNorm: `x = x + MHA(x);
-x = x + FFN(x)`, official `transformer_no_ln.py`), Memo / FCT with a pre-norm (`"layer"` or `"rms"`).
-A pre-norm block whose norms are the identity is exactly TrMRL's no-LN layer, so there is one block.
+TrMRL builds its encoder with `norm="none"` (its encoder layer has no LayerNorm: `x = x + MHA(x);
+x = x + FFN(x)`, official `transformer_no_ln.py`) and runs these blocks' weights through its own window
+loop (`agents/trmrl.py`); Memo / FCT call the stack with a pre-norm (`"layer"` or `"rms"`). A pre-norm
+block whose norms are the identity is exactly TrMRL's no-LN layer, so there is one block.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def sinusoidal_table(n_positions: int, d_model: int) -> Tensor:
 class RotaryEmbedding(nn.Module):
     """RoPE (LLaMA's rotate-half form) with a cos/sin table grown on demand, cached per dtype.
 
-    Angles are computed in float64 so positions of 32k+ steps keep full float32 precision.
+    Angles are computed in float64 so positions of 32k+ steps keep full float32 precision. The table holds
+    each angle's cos twice and its sin as (-sin, sin), the factors `apply_rope` multiplies both halves by.
     """
 
     def __init__(self, head_dim: int, base: float = 10000.0) -> None:
@@ -52,7 +54,7 @@ class RotaryEmbedding(nn.Module):
         self._tables: dict[torch.dtype, tuple[Tensor, Tensor]] = {}
 
     def table(self, n: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
-        """cos and sin for positions [0, n), each (capacity, head_dim / 2), capacity >= n."""
+        """cos and signed sin for positions [0, n), each (capacity, head_dim), capacity >= n."""
         cached = self._tables.get(dtype)
         if cached is None or cached[0].shape[0] < n or cached[0].device != device:
             size = max(1024, 1 << (max(n, 1) - 1).bit_length())
@@ -60,21 +62,26 @@ class RotaryEmbedding(nn.Module):
             # training path can use the same table under autograd.
             with torch.inference_mode(False):
                 angles = torch.arange(size, dtype=torch.float64).unsqueeze(1) * self.inv_freq
-                cached = (angles.cos().to(device, dtype), angles.sin().to(device, dtype))
+                cos, sin = angles.cos(), angles.sin()
+                cached = (
+                    torch.cat((cos, cos), dim=1).to(device, dtype),
+                    torch.cat((-sin, sin), dim=1).to(device, dtype),
+                )
             self._tables[dtype] = cached
         return cached
 
     def at(self, positions: Tensor | slice, like: Tensor) -> tuple[Tensor, Tensor]:
-        """cos, sin (L, head_dim / 2) for positions given as an index tensor or a contiguous slice."""
+        """cos, signed sin (L, head_dim) for positions given as an index tensor or a contiguous slice."""
         top = positions.stop if isinstance(positions, slice) else int(positions.max()) + 1
         cos, sin = self.table(top, like.dtype, like.device)
         return cos[positions], sin[positions]
 
 
 def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """Rotate (B, H, L, hd) by the angles of its L positions (rotate-half pairing, as in LLaMA)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    """Rotate vectors x (..., hd) by their positions' angles (rotate-half pairing, as in LLaMA):
+    (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), with `cos` = (cos, cos) and `sin` = (-sin, sin)
+    broadcasting against x. Written as x * cos + (x2, x1) * sin: four ops instead of seven."""
+    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * sin
 
 
 class KVCache:
@@ -112,7 +119,9 @@ class KVCache:
         new_cap = max(n, 2 * self.capacity)
         for name in ("k", "v"):
             old = getattr(self, name)
-            grown = old.new_zeros((*old.shape[:3], new_cap, old.shape[4]))
+            # Uninitialised: a slot is always written before it is read, and zero-filling hundreds of MB
+            # at long contexts would double the cost of the (rare) step that grows the cache.
+            grown = old.new_empty((*old.shape[:3], new_cap, old.shape[4]))
             grown[:, :, :, : old.shape[3]] = old
             setattr(self, name, grown)
         labels = np.full((3, new_cap), -1, dtype=np.int64)
@@ -146,10 +155,12 @@ def attention(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool, want_weights: bool
 ) -> tuple[Tensor, Tensor | None]:
     """Softmax attention. `mask` (bool, True = attend) broadcasts to (B, H, Lq, Lk); `causal` (only
-    without a mask, Lq == Lk) is the usual lower-triangular mask. The fast path is SDPA; the explicit
-    softmax runs only when the caller wants the weights (tracing).
+    without a mask, Lq == Lk) is the usual lower-triangular mask. Several queries go through SDPA; the
+    explicit softmax runs when the caller wants the weights (tracing), and for a single query: one new
+    token against a long KV cache (a cached `step`) is a matrix-vector product per head, which two
+    matmuls stream at up to twice the speed of the CPU flash kernel (docs/benchmarks.md).
     """
-    if not want_weights:
+    if not want_weights and q.shape[-2] > 1:
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=causal and mask is None
         ), None
@@ -183,30 +194,16 @@ class SelfAttention(nn.Module):
         view: CacheView | None,
         layer: int,
         want_weights: bool,
-        newest_only: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        """With `newest_only`, keys and values come from every row but only the last row is a query
-        (a stack's last layer when only the newest output is read, as TrMRL's policy does)."""
         b, n, d = x.shape
-        if newest_only:
-            # Project queries for the last row only: q is the first third of the fused QKV weight.
-            w, bias = self.qkv.weight, self.qkv.bias
-            q = F.linear(x[:, -1:], w[:d], None if bias is None else bias[:d])
-            k, v = (
-                F.linear(x, w[d:], None if bias is None else bias[d:])
-                .view(b, n, 2, self.n_heads, self.head_dim)
-                .permute(2, 0, 3, 1, 4)
-            )
-            q = q.view(b, 1, self.n_heads, self.head_dim).transpose(1, 2)
-            if mask is not None:
-                mask = mask[..., -1:, :]
-            causal = False  # the newest row may attend to every key
-        else:
-            q, k, v = self.qkv(x).view(b, n, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).view(b, n, 3, self.n_heads, self.head_dim)
         if rope is not None:
+            # q and k rotated in one pass; tables (n, hd) broadcast over the q/k and head dimensions.
             cos, sin = rope
-            rows = q.shape[2]  # n, or 1 with newest_only: the queries are the last rows
-            q, k = apply_rope(q, cos[n - rows :], sin[n - rows :]), apply_rope(k, cos, sin)
+            q, k = apply_rope(qkv[:, :, :2], cos[:, None, None], sin[:, None, None]).permute(2, 0, 3, 1, 4)
+            v = qkv[:, :, 2].transpose(1, 2)
+        else:
+            q, k, v = qkv.permute(2, 0, 3, 1, 4)
         if view is not None:
             # Keys are cached after rotation, so a cached key keeps its position forever: nothing is
             # re-indexed when older entries are dropped (Memo's streaming mode).
@@ -215,7 +212,7 @@ class SelfAttention(nn.Module):
             k = view.cache.k[layer, :, :, view.read_start : view.read_end]
             v = view.cache.v[layer, :, :, view.read_start : view.read_end]
         y, weights = attention(q, k, v, mask, causal, want_weights)
-        return self.out(y.transpose(1, 2).reshape(b, q.shape[2], d)), weights
+        return self.out(y.transpose(1, 2).reshape(b, n, d)), weights
 
 
 class FeedForward(nn.Module):
@@ -261,10 +258,9 @@ class Block(nn.Module):
         view: CacheView | None,
         layer: int,
         want_weights: bool,
-        newest_only: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        h, weights = self.attn(self.norm1(x), rope, mask, causal, view, layer, want_weights, newest_only)
-        x = (x[:, -1:] if newest_only else x) + h
+        h, weights = self.attn(self.norm1(x), rope, mask, causal, view, layer, want_weights)
+        x = x + h
         return x + self.ffn(self.norm2(x)), weights
 
 
@@ -309,13 +305,10 @@ class TransformerStack(nn.Module):
         causal: bool = False,
         view: CacheView | None = None,
         want_weights: bool = False,
-        newest_only: bool = False,
     ) -> tuple[Tensor, list[Tensor]]:
-        """x (B, L, d) -> (final-normed output (B, L, d), per-layer weights (B, H, Lq, K) if wanted).
+        """x (B, L, d) -> (final-normed output (B, L, d), per-layer weights (B, H, L, K) if wanted).
 
         `positions` (RoPE stacks only) are the L tokens' positions, a tensor or a contiguous slice.
-        `newest_only`: the last layer computes the last row only, so the output is (B, 1, d) and the last
-        layer's weights (B, H, 1, K); earlier layers still need every row, as keys for later ones.
         """
         rope = None
         if self.rope is not None:
@@ -324,8 +317,7 @@ class TransformerStack(nn.Module):
             rope = self.rope.at(positions, x)
         weights: list[Tensor] = []
         for layer, block in enumerate(self.blocks):
-            last = newest_only and layer == self.n_layers - 1
-            x, w = block(x, rope, mask, causal, view, layer, want_weights, last)
+            x, w = block(x, rope, mask, causal, view, layer, want_weights)
             if w is not None:
                 weights.append(w)
         return self.final_norm(x), weights

@@ -1,13 +1,17 @@
 """Agent step-latency and KV-cache benchmark; prints Markdown tables (results in docs/benchmarks.md).
 
-    python bench/bench_agents.py            # full run (about 3-4 minutes on 2 CPU cores)
+    python bench/bench_agents.py            # full run (about 7 minutes on 2 CPU cores)
     python bench/bench_agents.py --quick    # contexts up to 4k, for a smoke test
 
-1. Incremental `step` latency for a batch of 16 envs, 2 threads, at a gridworld-trial context (500 steps).
+1. Incremental `step` latency for a batch of 16 envs, 2 threads, at a gridworld-trial context (~500 steps).
+   The agents are stepped in interleaved rounds, so a burst of load from other processes on the shared
+   machine hits every row alike.
 2. Memo vs the full-context transformer (FCT) at 1k / 4k / 16k / 32k steps of context: KV-cache size and
    per-step latency, batch 1, the small (gridworld-size) model with the paper's segments (l_seg 256,
    l_sum 32), plus both streaming modes (newest T = 2048 entries).
-3. Memo at batch 16 over the same contexts.
+3. Memo at batch 16 over the same contexts, unbounded and streaming (T = 1024), next to the floor set by
+   memory bandwidth: the KV bytes a step must read (every held entry, every layer) divided by the rate at
+   which this machine's 2 threads read memory (measured at the start of the run).
 
 Every step is really taken (no synthetic cache fill). Latency per context is measured over the 256 steps
 just before it (so Memo's figures include one segment end): median and maximum.
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,20 +63,35 @@ def tokens(env: Env, batch: int, trial_start: bool) -> TokenBatch:
     )
 
 
+class Stepper:
+    """One agent stepping a batch of envs through a trial (its first token a trial start), timing each step."""
+
+    def __init__(self, agent: Agent, env: Env, batch: int) -> None:
+        self.agent = agent
+        self.rest = tokens(env, batch, False)
+        self.state = agent.step(tokens(env, batch, True), agent.initial_state(batch)).state
+        self.times: list[float] = []
+
+    def timed_steps(self, n: int) -> None:
+        for _ in range(n):
+            start = time.perf_counter()
+            self.state = self.agent.step(self.rest, self.state).state
+            self.times.append(time.perf_counter() - start)
+
+
 def run(
     agent: Agent, env: Env, batch: int, checkpoints: list[int]
 ) -> dict[int, tuple[float, float, int, int]]:
     """Step one trial up to the last checkpoint; per checkpoint: (median ms, max ms, cache tokens, bytes)."""
-    first, rest = tokens(env, batch, True), tokens(env, batch, False)
-    state = agent.step(first, agent.initial_state(batch)).state
-    times: list[float] = []
+    stepper = Stepper(agent, env, batch)
     results = {}
     for context in range(2, max(checkpoints) + 1):  # tokens in the trial once this step is taken
         if context in checkpoints:
-            out = agent.step(rest, state, trace=True)  # the checkpoint step reads the cache size; untimed
-            state, trace = out.state, out.trace
+            # The checkpoint step reads the cache size; untimed.
+            out = agent.step(stepper.rest, stepper.state, trace=True)
+            stepper.state, trace = out.state, out.trace
             assert trace is not None
-            recent = times[-WINDOW:]
+            recent = stepper.times[-WINDOW:]
             results[context] = (
                 statistics.median(recent) * 1e3,
                 max(recent) * 1e3,
@@ -79,14 +99,12 @@ def run(
                 trace.cache_bytes,
             )
             continue
-        start = time.perf_counter()
-        state = agent.step(rest, state).state
-        times.append(time.perf_counter() - start)
+        stepper.timed_steps(1)
     return results
 
 
 def latency_table(quick: bool) -> None:
-    print("\n### Step latency, batch 16, 2 threads, 500-step context\n")
+    print("\n### Step latency, batch 16, 2 threads, ~500-step context\n")
     print("| agent | preset | env dims (obs / act) | median ms | p90 ms | max ms | env-steps/s |")
     print("|---|---|---|---|---|---|---|")
     rows = [
@@ -98,23 +116,50 @@ def latency_table(quick: bool) -> None:
         ("rl2", None, GRID),
         ("mlp", None, GRID),
     ]
-    steps = 200 if quick else 500
+    steppers = []
     for name, preset, env in rows:
         torch.manual_seed(0)
         agent = make_agent(name, env.obs_dim, env.kind, env.act_dim, preset=preset).eval()
-        state = agent.step(tokens(env, 16, True), agent.initial_state(16)).state
-        rest = tokens(env, 16, False)
-        times = []
-        for _ in range(steps - 1):
-            start = time.perf_counter()
-            state = agent.step(rest, state).state
-            times.append(time.perf_counter() - start)
-        times.sort()
+        steppers.append(Stepper(agent, env, 16))
+    # Interleaved rounds: a burst of load from other processes on the shared cores hits every agent alike.
+    for _ in range(4 if quick else 10):
+        for stepper in steppers:
+            stepper.timed_steps(50)
+    for (name, preset, env), stepper in zip(rows, steppers, strict=True):
+        times = sorted(stepper.times)
         median = statistics.median(times)
         print(
             f"| {name} | {preset or '-'} | {env.obs_dim} / {env.act_dim} {env.kind} | {median * 1e3:.2f} | "
             f"{times[int(0.9 * len(times))] * 1e3:.2f} | {times[-1] * 1e3:.2f} | {16 / median:,.0f} |"
         )
+    matmul_share(steppers[0], 200)
+
+
+def matmul_share(stepper: Stepper, steps: int) -> None:
+    """Where a TrMRL step's time goes, from torch.profiler: its matrix multiplies are a floor that no
+    fusion of the other (small) ops can remove."""
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        stepper.timed_steps(steps)
+    matmuls = [e for e in prof.key_averages() if e.key in ("aten::addmm", "aten::mm", "aten::bmm")]
+    total_ms = sum(stepper.times[-steps:]) / steps * 1e3
+    matmul_ms = sum(e.self_cpu_time_total for e in matmuls) / steps / 1e3
+    mflop = sum(e.flops for e in matmuls) / steps / 1e6
+    print(
+        f"\nTrMRL (mujoco preset) under torch.profiler: {total_ms:.2f} ms per step, of which {matmul_ms:.2f} ms "
+        f"in matrix multiplies ({mflop:.0f} MFLOP per step, {mflop / matmul_ms:.0f} GFLOP/s)."
+    )
+
+
+def read_bandwidth() -> float:
+    """Bytes/s at which this process reads a 256 MB float32 tensor (a sum, best of 5): the speed limit of a
+    step that must read its whole KV cache, which is far larger than the CPU caches at long contexts."""
+    x = torch.ones(64 * 2**20)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - start)
+    return x.numel() * x.element_size() / best
 
 
 def context_table(quick: bool) -> None:
@@ -151,13 +196,26 @@ def context_table(quick: bool) -> None:
         fct, memo = measured["fct"][context], measured["memo"][context]
         print(f"| {context:,} | {fct[3] / memo[3]:.1f}x | {fct[0] / memo[0]:.2f}x |")
 
-    print("\n### Memo at batch 16 (gridworld preset sizes, l_seg 256 / l_sum 32)\n")
-    print("| context | KV tokens per env | KV MB (batch) | median ms / step | max ms / step |")
-    print("|---|---|---|---|---|")
-    torch.manual_seed(0)
-    agent = make_agent("memo", GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **segments).eval()
-    for context, (median, peak, n_tokens, n_bytes) in run(agent, GRID, 16, checkpoints).items():
-        print(f"| {context:,} | {n_tokens:,} | {n_bytes / 2**20:.1f} | {median:.3f} | {peak:.2f} |")
+    bandwidth = read_bandwidth()
+    print(
+        f"\n### Memo at batch 16 (gridworld preset sizes, l_seg 256 / l_sum 32); memory read at "
+        f"{bandwidth / 1e9:.1f} GB/s\n"
+    )
+    print(
+        "| agent | context | KV tokens per env | KV MB (batch) | read floor ms | median ms / step "
+        "| max ms / step |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for label, overrides in (("memo", {}), ("memo (stream T=1024)", {"stream_window": 1024})):
+        torch.manual_seed(0)
+        agent = make_agent(
+            "memo", GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **segments, **overrides
+        ).eval()
+        for context, (median, peak, n_tokens, n_bytes) in run(agent, GRID, 16, checkpoints).items():
+            print(
+                f"| {label} | {context:,} | {n_tokens:,} | {n_bytes / 2**20:.1f} | "
+                f"{n_bytes / bandwidth * 1e3:.2f} | {median:.3f} | {peak:.2f} |"
+            )
 
 
 def main() -> None:
