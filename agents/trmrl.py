@@ -26,7 +26,9 @@ Speed (issue 3: `step` for 16 envs in about 1 ms on 2 CPU cores; docs/benchmarks
 * Only the newest token's output is read, so the last layer computes its query, attention output and FFN
   for that row alone (every row is still needed as a key and value).
 * Attention over a 5-token window with 16 heads of width 8 is a few thousand multiply-adds per window;
-  `window_attention` computes it in a handful of batched ops instead of SDPA's per-(window, head) kernels.
+  SDPA's CPU kernel costs about the same per (window, head) pair whatever its size, so with many pairs
+  (the MuJoCo preset's 16 envs x 16 heads, or any training batch) `window_attention` computes it in a
+  handful of batched ops instead; with few (Meta-World's 4 heads at 16 envs) SDPA stays faster.
 
 Deviations from the official code (none changes the function computed at a step):
 * The fused QKV projection holds q, k, v as in `nn.MultiheadAttention.in_proj_weight`, so T-Fixup's
@@ -45,6 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from agents.base import (
@@ -64,6 +67,9 @@ from agents.heads import PolicyHead, ValueHead
 from agents.layers import TransformerStack, sinusoidal_table
 
 VALUE_INPUTS: tuple[str, ...] = ("shared", "separate")
+# (window, head) pairs from which `window_attention` beats SDPA on CPU (measured crossover, 2 threads:
+# 16 windows x 16 heads 1.7x faster, 16 x 8 and 16 x 4 slower, 400 x 4 1.2x faster).
+WINDOW_ATTENTION_MIN_PAIRS = 256
 
 
 @dataclass
@@ -99,9 +105,10 @@ def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: Tenso
 
     q (N, Lq, d); k, v (N, Lk, d); `bias` (N, Lq, Lk, 1) additive mask (0 or -inf, every row keeps a key);
     `heads` (d, H) is 1 where feature f belongs to head h. The scores are the elementwise products q_i * k_j
-    summed over each head's features by one matmul with `heads`. For TrMRL's 5-token windows and 16 heads
-    of width 8 this takes ~2.5x less time on CPU than SDPA, whose cost there is per (window, head) pair,
-    not arithmetic. Returns the output (N, Lq, d) and the probabilities (N, Lq, Lk, H).
+    summed over each head's features by one matmul with `heads`, and the values are weighted per head by
+    broadcasting. Its cost is a few fixed ops plus arithmetic, where SDPA's CPU kernel pays per (window,
+    head) pair: see `WINDOW_ATTENTION_MIN_PAIRS`. Returns the output (N, Lq, d) and the probabilities
+    (N, Lq, Lk, H).
     """
     n, lq, d = q.shape
     lk, n_heads = k.shape[1], heads.shape[1]
@@ -200,12 +207,26 @@ class TrMRL(Agent):
             q, k, v = attn.qkv(x).unflatten(-1, (3, -1)).unbind(-2)
             if layer == last:  # only the newest row is read: every row is a key, the newest one a query
                 q, x, bias = q[:, -1:], x[:, -1:], bias[:, -1:]
-            y, probs = window_attention(q, k, v, bias, self.heads)
+            y, newest = self._attention(q, k, v, bias, want_weights)
             x = x + attn.out(y)
             x = x + block.ffn(x)
-            if want_weights:
-                weights.append(probs[:, -1].transpose(1, 2))
+            if newest is not None:
+                weights.append(newest)
         return x[:, -1], weights
+
+    def _attention(
+        self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, want_weights: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attention of (N, Lq, d) queries over (N, wm, d) windows: the output (N, Lq, d) and, if wanted,
+        the newest query's weights (N, n_heads, wm). Both paths compute the same function."""
+        n, lq, d = q.shape
+        n_heads = self.spec.n_heads
+        if want_weights or n * n_heads >= WINDOW_ATTENTION_MIN_PAIRS:
+            y, probs = window_attention(q, k, v, bias, self.heads)
+            return y, probs[:, -1].transpose(1, 2) if want_weights else None
+        q, k, v = (t.unflatten(-1, (n_heads, -1)).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.squeeze(-1).unsqueeze(1))
+        return y.transpose(1, 2).reshape(n, lq, d), None
 
     def _value(self, memory: Tensor, feats: Tensor) -> Tensor:
         return self.value(memory if self.spec.value_input == "shared" else feats)

@@ -1,6 +1,6 @@
 """Agent step-latency and KV-cache benchmark; prints Markdown tables (results in docs/benchmarks.md).
 
-    python bench/bench_agents.py            # full run (about 7 minutes on 2 CPU cores)
+    python bench/bench_agents.py            # full run (about 9 minutes on 2 CPU cores)
     python bench/bench_agents.py --quick    # contexts up to 4k, for a smoke test
 
 1. Incremental `step` latency for a batch of 16 envs, 2 threads, at a gridworld-trial context (~500 steps).
@@ -9,12 +9,13 @@
 2. Memo vs the full-context transformer (FCT) at 1k / 4k / 16k / 32k steps of context: KV-cache size and
    per-step latency, batch 1, the small (gridworld-size) model with the paper's segments (l_seg 256,
    l_sum 32), plus both streaming modes (newest T = 2048 entries).
-3. Memo at batch 16 over the same contexts, unbounded and streaming (T = 1024), next to the floor set by
+3. Memo at batch 16 over the same contexts, unbounded and streaming (T = 512, 1024), next to the floor set by
    memory bandwidth: the KV bytes a step must read (every held entry, every layer) divided by the rate at
    which this machine's 2 threads read memory (measured at the start of the run).
 
-Every step is really taken (no synthetic cache fill). Latency per context is measured over the 256 steps
-just before it (so Memo's figures include one segment end): median and maximum.
+Every step is really taken (no synthetic cache fill). The agents of a table step their trials taking turns
+of 64 steps. Latency per context is measured over the 256 steps just before it (so Memo's
+figures include one segment end): median and maximum.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents import ActionKind, Agent, TokenBatch, make_agent
 
 WINDOW = 256  # steps timed before each context checkpoint
+TURN = 64  # steps an agent takes before the next one of its table takes its turn
 
 
 @dataclass
@@ -79,27 +81,36 @@ class Stepper:
             self.times.append(time.perf_counter() - start)
 
 
+Checkpoint = tuple[float, float, int, int]  # median ms, max ms, cache tokens, cache bytes
+
+
 def run(
-    agent: Agent, env: Env, batch: int, checkpoints: list[int]
-) -> dict[int, tuple[float, float, int, int]]:
-    """Step one trial up to the last checkpoint; per checkpoint: (median ms, max ms, cache tokens, bytes)."""
-    stepper = Stepper(agent, env, batch)
-    results = {}
-    for context in range(2, max(checkpoints) + 1):  # tokens in the trial once this step is taken
-        if context in checkpoints:
-            # The checkpoint step reads the cache size; untimed.
-            out = agent.step(stepper.rest, stepper.state, trace=True)
-            stepper.state, trace = out.state, out.trace
-            assert trace is not None
-            recent = stepper.times[-WINDOW:]
-            results[context] = (
-                statistics.median(recent) * 1e3,
-                max(recent) * 1e3,
-                trace.cache_tokens,
-                trace.cache_bytes,
-            )
-            continue
-        stepper.timed_steps(1)
+    agents: dict[str, Agent], env: Env, batch: int, checkpoints: list[int]
+) -> dict[str, dict[int, Checkpoint]]:
+    """Step every agent through one trial up to the last checkpoint, taking turns every `TURN` steps (so a
+    burst of load from other processes hits them alike, while each turn runs with warm caches); per agent
+    and checkpoint: median and max ms over the `WINDOW` steps before it, cache tokens and bytes."""
+    steppers = {label: Stepper(agent, env, batch) for label, agent in agents.items()}
+    results: dict[str, dict[int, Checkpoint]] = {label: {} for label in agents}
+    last = max(checkpoints)
+    for turn_start in range(2, last + 1, TURN):
+        for label, stepper in steppers.items():
+            # Contexts are the tokens in the trial once this step is taken.
+            for context in range(turn_start, min(turn_start + TURN, last + 1)):
+                if context not in checkpoints:
+                    stepper.timed_steps(1)
+                    continue
+                # The checkpoint step reads the cache size; untimed.
+                out = stepper.agent.step(stepper.rest, stepper.state, trace=True)
+                stepper.state, trace = out.state, out.trace
+                assert trace is not None
+                recent = stepper.times[-WINDOW:]
+                results[label][context] = (
+                    statistics.median(recent) * 1e3,
+                    max(recent) * 1e3,
+                    trace.cache_tokens,
+                    trace.cache_bytes,
+                )
     return results
 
 
@@ -177,15 +188,16 @@ def context_table(quick: bool) -> None:
     )
     print("| agent | context | KV tokens | KV MB | median ms / step | max ms / step |")
     print("|---|---|---|---|---|---|")
-    measured: dict[str, dict[int, tuple[float, float, int, int]]] = {}
+    agents = {}
     for name, overrides in configs:
         torch.manual_seed(0)
-        agent = make_agent(
+        label = name + (f" (stream T={overrides['stream_window']})" if "stream_window" in overrides else "")
+        agents[label] = make_agent(
             name, GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **overrides
         ).eval()
-        label = name + (f" (stream T={overrides['stream_window']})" if "stream_window" in overrides else "")
-        measured[label] = run(agent, GRID, 1, checkpoints)
-        for context, (median, peak, n_tokens, n_bytes) in measured[label].items():
+    measured = run(agents, GRID, 1, checkpoints)
+    for label, by_context in measured.items():
+        for context, (median, peak, n_tokens, n_bytes) in by_context.items():
             print(
                 f"| {label} | {context:,} | {n_tokens:,} | {n_bytes / 2**20:.2f} | {median:.3f} "
                 f"| {peak:.2f} |"
@@ -206,12 +218,20 @@ def context_table(quick: bool) -> None:
         "| max ms / step |"
     )
     print("|---|---|---|---|---|---|---|")
-    for label, overrides in (("memo", {}), ("memo (stream T=1024)", {"stream_window": 1024})):
+    agents = {}
+    for window in (0, 512, 1024):
         torch.manual_seed(0)
-        agent = make_agent(
-            "memo", GRID.obs_dim, GRID.kind, GRID.act_dim, preset="gridworld", **segments, **overrides
+        agents[f"memo (stream T={window})" if window else "memo"] = make_agent(
+            "memo",
+            GRID.obs_dim,
+            GRID.kind,
+            GRID.act_dim,
+            preset="gridworld",
+            **segments,
+            stream_window=window,
         ).eval()
-        for context, (median, peak, n_tokens, n_bytes) in run(agent, GRID, 16, checkpoints).items():
+    for label, by_context in run(agents, GRID, 16, checkpoints).items():
+        for context, (median, peak, n_tokens, n_bytes) in by_context.items():
             print(
                 f"| {label} | {context:,} | {n_tokens:,} | {n_bytes / 2**20:.1f} | "
                 f"{n_bytes / bandwidth * 1e3:.2f} | {median:.3f} | {peak:.2f} |"
