@@ -111,6 +111,17 @@ def validate_task(
     return task
 
 
+def splitmix64(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on uint64 arrays (array arithmetic wraps modulo 2**64 without warnings).
+
+    Used instead of a NumPy Generator permutation so a held-out set is a pure function of the
+    configuration index and cannot move if NumPy ever changes a sampling algorithm."""
+    z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 class TaskEnv(gym.Env):
     """A Gymnasium environment whose task is a dict of schema-checked parameters, editable at any time."""
 
@@ -279,6 +290,14 @@ class Scene(ABC):
         assert self.episodes_per_trial is not None, f"{self.id}: set episodes_per_trial or trial_steps"
         return self.episodes_per_trial * self.episode_length
 
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(height, width, channels) when observations begin with a camera image: the first H·W·C entries of
+        the flat observation vector are the image in HWC order, values in [0, 1]; what follows is a plain
+        vector. None for scenes whose observations are vectors only. Agents encode the image with a CNN
+        (`agents/encoders.py`)."""
+        return None
+
     def check_split(self, split: str) -> Split:
         if split not in self.splits:
             raise ValueError(f"scene {self.id!r} has splits {', '.join(self.splits)}; got {split!r}")
@@ -299,6 +318,7 @@ class Scene(ABC):
             "steps_per_trial": self.steps_per_trial,
             "splits": list(self.splits),
             "success_key": self.success_key,
+            "image_shape": list(self.image_shape) if self.image_shape else None,
             "options": [p.as_dict() for p in self.option_params],
             "task_params": [p.as_dict() for p in self.task_params],
         }

@@ -56,7 +56,7 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, validate_task
+from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, splitmix64, validate_task
 
 GRID = 9
 NUM_CELLS = GRID * GRID
@@ -96,23 +96,12 @@ def cell_of(x: int, y: int) -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _splitmix64(values: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on uint64 arrays (array arithmetic wraps modulo 2**64 without warnings).
-
-    Used instead of a NumPy Generator permutation so the held-out set is a pure function of the
-    configuration index and cannot move if NumPy ever changes a sampling algorithm."""
-    z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def make_splits(num_configs: int, salt: int, test_fraction: float = TEST_FRACTION) -> dict[str, np.ndarray]:
     """A fixed, disjoint train/test partition of configuration ids 0..num_configs-1 (each sorted).
 
     The configurations are ordered by a salted hash and the first `round(test_fraction · n)` are held out."""
     ids = np.arange(num_configs, dtype=np.uint64)
-    order = np.argsort(_splitmix64(ids ^ np.uint64(salt)), kind="stable")
+    order = np.argsort(splitmix64(ids ^ np.uint64(salt)), kind="stable")
     num_test = round(test_fraction * num_configs)
     return {"train": np.sort(order[num_test:]), "test": np.sort(order[:num_test])}
 

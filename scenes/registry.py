@@ -24,7 +24,7 @@ SCENES: dict[str, str] = {
     "dark-key-to-door": "scenes.gridworld:DarkKeyToDoor",
     "darkroom": "scenes.gridworld:Darkroom",
     "bandit": "scenes.bandit:TwoArmedBandit",
-    # "objnav-apartment" and "objnav-habitat" (optional habitat-sim backend) arrive with the navigation issue.
+    "objnav-apartment": "scenes.objnav:ObjNavApartment",
 }
 
 

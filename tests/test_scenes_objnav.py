@@ -1,0 +1,323 @@
+"""objnav-apartment: procedural apartments, geodesic reward, success, mid-episode edits, rendering (real MuJoCo)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from scenes import make_scene
+from scenes.objnav import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    CELL,
+    FORWARD_ACTION,
+    GPS_SCALE,
+    HEADINGS,
+    STEP_PENALTY,
+    STOP,
+    SUCCESS_REWARD,
+    TURN_LEFT,
+    Apartment,
+    ObjNavBatch,
+    heading_vector,
+)
+from scenes.trials import Trials
+
+SIZE = 32  # observation side used by these tests
+PIXELS = SIZE * SIZE * 3
+
+
+def scene(**options):
+    return make_scene("objnav-apartment", image_size=SIZE, **options)
+
+
+def batch_on(seed: int, n: int = 1, **task_edits) -> ObjNavBatch:
+    s = scene()
+    task = {**s.sample_task(np.random.default_rng(0)), "layout_seed": seed, **task_edits}
+    return s.make_batch(n, [task] * n)
+
+
+def image(obs: np.ndarray) -> np.ndarray:
+    return obs[:PIXELS].reshape(SIZE, SIZE, 3)
+
+
+def reference_bfs(passable: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Textbook queue BFS (4-connected), the independent reference for `grid_distances`."""
+    dist = np.full(passable.shape, np.inf)
+    queue = deque()
+    for y, x in np.argwhere(sources & passable):
+        dist[y, x] = 0
+        queue.append((y, x))
+    while queue:
+        y, x = queue.popleft()
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            ny, nx = y + dy, x + dx
+            inside = 0 <= ny < passable.shape[0] and 0 <= nx < passable.shape[1]
+            if inside and passable[ny, nx] and dist[ny, nx] == np.inf:
+                dist[ny, nx] = dist[y, x] + 1
+                queue.append((ny, nx))
+    return dist
+
+
+@pytest.mark.parametrize("rooms", ["1x1", "1x2", "2x3", "3x3"])
+def test_apartments_are_connected_and_every_object_reachable(rooms: str) -> None:
+    rows, cols = map(int, rooms.split("x"))
+    for seed in range(8):
+        apt = Apartment(seed, rows, cols, 15)
+        passable = apt.passable
+        start = tuple(np.argwhere(passable)[0])
+        seed_mask = np.zeros_like(passable)
+        seed_mask[start] = True
+        assert np.isfinite(reference_bfs(passable, seed_mask)[passable]).all()
+        assert len(apt.objects) <= 15
+        assert len(apt.objects) >= (10 if len(apt.rooms) > 1 else 5)  # one small room fits fewer
+        for category in apt.categories_present():
+            field = apt.distance_field(category)
+            assert np.isfinite(field[passable]).all(), f"seed {seed}: {CATEGORY_NAMES[category]} unreachable"
+        if len(apt.objects) >= len(CATEGORIES):
+            assert len(apt.categories_present()) >= 6
+
+
+def test_apartments_are_deterministic_per_seed() -> None:
+    a, b, c = Apartment(42, 2, 3, 15), Apartment(42, 2, 3, 15), Apartment(43, 2, 3, 15)
+    assert a.mjcf() == b.mjcf()
+    assert np.array_equal(a.static, b.static)
+    assert [(o.category, o.cell) for o in a.objects] == [(o.category, o.cell) for o in b.objects]
+    assert a.mjcf() != c.mjcf()
+    first, second = batch_on(42), batch_on(42)
+    assert np.array_equal(first.reset([0], seeds=[7]), second.reset([0], seeds=[7]))
+
+
+def test_geodesic_distance_matches_a_queue_bfs() -> None:
+    apt = Apartment(3, 2, 3, 15)
+    grid = apt.occupancy()
+    for category in apt.categories_present():
+        goal = np.zeros_like(grid, dtype=bool)
+        for obj in apt.objects:
+            if obj.category == category:
+                x, y = obj.cell
+                goal[y - 2 : y + 3, x - 2 : x + 3] = True  # footprint (3×3) plus its 8-neighbourhood
+        expected = reference_bfs(grid == 0, goal) * CELL
+        np.testing.assert_array_equal(apt.distance_field(category), expected)
+
+
+def _facing_pose(batch: ObjNavBatch, obj_index: int, distance: float) -> tuple[float, float, int] | None:
+    """A free pose `distance` m from object `obj_index` whose camera image shows the object's colour near the
+    centre (checked on the rendered frame, independently of the scene's own visibility test)."""
+    apt = batch.apartment(0)
+    obj = apt.objects[obj_index]
+    centre = (np.array(obj.cell) + 0.5) * CELL
+    colour = CATEGORIES[obj.category].colour.astype(np.float32) / 255
+    for heading in (0, 3, 6, 9, 1, 2, 4, 5, 7, 8, 10, 11):  # axis-aligned first: whole-cell steps
+        x, y = centre - distance * heading_vector(heading)
+        cell = (int(x // CELL), int(y // CELL))
+        if not (0 <= cell[0] < apt.nx and 0 <= cell[1] < apt.ny) or not apt.passable[cell[1], cell[0]]:
+            continue
+        obs = batch.place_agent(0, x, y, heading)
+        middle = image(obs)[:, SIZE // 2 - 3 : SIZE // 2 + 3]
+        if (np.abs(middle - colour).max(axis=-1) < 0.25).sum() >= 4:
+            return float(x), float(y), heading
+    return None
+
+
+def _goal_poses(seed_range: range = range(40)):
+    """One-env batches whose goal category has one instance, each with a pose 1 m from it that sees it."""
+    for seed in seed_range:
+        apt = Apartment(seed, 2, 3, 15)
+        counts = np.bincount([o.category for o in apt.objects], minlength=len(CATEGORIES))
+        for k, obj in enumerate(apt.objects):
+            if counts[obj.category] != 1 or CATEGORIES[obj.category].name == "puck":  # flat: hard to see
+                continue
+            batch = batch_on(seed, goal_category=CATEGORY_NAMES[obj.category])
+            pose = _facing_pose(batch, k, 1.0)
+            if pose is not None:
+                yield batch, k, pose
+
+
+def _goal_pose() -> tuple[ObjNavBatch, int, tuple[float, float, int]]:
+    return next(_goal_poses())
+
+
+def test_success_fires_only_when_stopping_near_a_visible_goal() -> None:
+    batch, _, (x, y, heading) = _goal_pose()
+    # Near and facing it, but moving instead of stopping: no success.
+    batch.place_agent(0, x, y, heading)
+    _, _, terminated, _, info = batch.step(np.array([TURN_LEFT]))
+    assert not info["success"][0] and not terminated[0]
+    # Near and facing it, stopping: success, the bonus, and the episode ends.
+    batch.place_agent(0, x, y, heading)
+    _, reward, terminated, _, info = batch.step(np.array([STOP]))
+    assert info["success"][0] and terminated[0]
+    assert reward[0] == pytest.approx(SUCCESS_REWARD - STEP_PENALTY)
+    assert info["spl"][0] > 0
+    # Same place, facing away: the goal is not in view.
+    batch.reset([0], seeds=[0])
+    batch.place_agent(0, x, y, heading + HEADINGS // 2)
+    _, reward, terminated, _, info = batch.step(np.array([STOP]))
+    assert terminated[0] and not info["success"][0] and info["spl"][0] == 0
+    assert reward[0] == pytest.approx(-STEP_PENALTY)
+
+
+def test_success_needs_the_goal_within_the_radius() -> None:
+    batch, k, _ = _goal_pose()
+    far = _facing_pose(batch, k, 2.5)
+    if far is None:
+        pytest.skip("no clear 2.5 m line of sight in this apartment")
+    batch.place_agent(0, *far)
+    _, _, terminated, _, info = batch.step(np.array([STOP]))
+    assert terminated[0] and not info["success"][0]
+
+
+def test_reward_is_the_decrease_in_geodesic_distance() -> None:
+    batch = batch_on(5)
+    batch.reset([0], seeds=[1])
+    apt = batch.apartment(0)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        position, _ = batch.agent_pose(0)
+        before = apt.distance_field(CATEGORY_NAMES.index(batch.goal_category(0)))
+        d0 = before[int(position[1] // CELL), int(position[0] // CELL)]
+        _, reward, _, _, info = batch.step(np.array([rng.integers(1, 4)]))
+        position, _ = batch.agent_pose(0)
+        d1 = before[int(position[1] // CELL), int(position[0] // CELL)]
+        assert reward[0] == pytest.approx(d0 - d1 - STEP_PENALTY)
+        assert info["distance_to_goal"][0] == pytest.approx(d1)
+
+
+def test_moving_the_goal_object_mid_episode_changes_the_reward_at_the_next_step() -> None:
+    for batch, k, (x, y, heading) in _goal_poses():
+        # The spot behind the agent the goal object will move to, found before anything is stepped.
+        behind = [np.array([x, y]) - d * heading_vector(heading) for d in (1.0, 1.25, 1.5, 1.75, 2.0)]
+        apt = batch.apartment(0)
+        agent = (int(x // CELL), int(y // CELL))
+        spots = [(bx, by) for bx, by in behind if apt.can_stand((int(bx // CELL), int(by // CELL)), k, agent)]
+        if spots:
+            break
+    else:
+        raise AssertionError("no apartment with a free spot behind a goal-facing pose")
+    batch.place_agent(0, x, y, heading)
+    _, toward, _, _, _ = batch.step(np.array([FORWARD_ACTION]))
+    assert toward[0] > 0  # a step toward the goal 1 m ahead shortens the geodesic distance
+    # Back to the same pose; the goal object moves behind the agent, so the same step now leads away.
+    batch.place_agent(0, x, y, heading)
+    batch.set_task(0, moved_object=k, moved_x=spots[0][0], moved_y=spots[0][1])
+    _, after, _, _, info = batch.step(np.array([FORWARD_ACTION]))
+    assert after[0] < 0
+    moved = batch.apartment(0)
+    field = moved.distance_field(moved.objects[k].category)
+    position, _ = batch.agent_pose(0)
+    assert info["distance_to_goal"][0] == pytest.approx(
+        field[int(position[1] // CELL), int(position[0] // CELL)]
+    )
+
+
+def test_invalid_edits_are_refused_and_change_nothing() -> None:
+    batch = batch_on(11)
+    apt = batch.apartment(0)
+    task = batch.get_task(0)
+    obs = batch.reset([0], seeds=[3])
+    wall = np.argwhere(apt.static == 1)[5]
+    with pytest.raises(ValueError, match="cannot stand"):
+        batch.set_task(0, moved_object=0, moved_x=(wall[1] + 0.5) * CELL, moved_y=(wall[0] + 0.5) * CELL)
+    absent = [c for c in range(len(CATEGORIES)) if c not in apt.categories_present()]
+    if absent:
+        with pytest.raises(ValueError, match="not in apartment"):
+            batch.set_task(0, goal_category=CATEGORY_NAMES[absent[0]])
+    with pytest.raises(ValueError, match="camera_resolution"):
+        batch.set_task(0, camera_resolution=48)
+    with pytest.raises(ValueError, match="moved_object"):
+        batch.set_task(0, moved_object=len(apt.objects), moved_x=1.0, moved_y=1.0)
+    assert batch.get_task(0) == task
+    assert batch.apartment(0).objects[0].cell == apt.objects[0].cell
+    _, _, _, _, _ = batch.step(np.array([TURN_LEFT]))
+    batch.reset([0], seeds=[3])
+    assert np.array_equal(batch.reset([0], seeds=[3]), obs)
+
+
+def test_turning_changes_the_frame_and_a_full_turn_restores_it() -> None:
+    batch = batch_on(2)
+    first = batch.reset([0], seeds=[0])[0]
+    seen = [first]
+    for _ in range(HEADINGS):
+        obs, _, _, _, _ = batch.step(np.array([TURN_LEFT]))
+        seen.append(obs[0])
+    assert not np.array_equal(image(seen[0]), image(seen[1]))
+    assert np.array_equal(seen[0], seen[-1])
+    # The compass turns with the agent: (sin, cos) of 30° steps.
+    compass = seen[1][PIXELS + 2 : PIXELS + 4]
+    start = seen[0][PIXELS + 2 : PIXELS + 4]
+    angle = math.atan2(compass[0], compass[1]) - math.atan2(start[0], start[1])
+    assert math.remainder(angle, 2 * math.pi) == pytest.approx(math.radians(30), abs=1e-5)
+
+
+def test_forward_moves_the_gps_or_reports_a_collision() -> None:
+    batch = batch_on(9)
+    obs = batch.reset([0], seeds=[4])[0]
+    moves = collisions = 0
+    for _ in range(60):
+        _, heading = batch.agent_pose(0)
+        new, _, _, _, info = batch.step(np.array([FORWARD_ACTION]))
+        delta = (new[0, PIXELS : PIXELS + 2] - obs[PIXELS : PIXELS + 2]) / GPS_SCALE
+        if info["collided"][0]:
+            collisions += 1
+            assert np.allclose(delta, 0)
+        else:
+            moves += 1
+            np.testing.assert_allclose(delta, 0.25 * heading_vector(heading), atol=1e-5)
+        obs = new[0]
+    assert moves and collisions  # 60 steps straight ahead reach a wall in any room
+
+
+def test_camera_resolution_edit_reaches_the_observation() -> None:
+    batch = batch_on(4)
+    batch.reset([0], seeds=[0])
+    batch.set_task(0, camera_resolution=16)
+    obs, _, _, _, _ = batch.step(np.array([TURN_LEFT]))
+    blocks = image(obs[0]).reshape(16, 2, 16, 2, 3)
+    assert np.allclose(blocks, blocks[:, :1, :, :1])  # each 16-px camera pixel fills a 2×2 block
+
+
+def test_depth_channel_measures_distance() -> None:
+    s = scene(depth=True)
+    assert s.image_shape == (SIZE, SIZE, 4)
+    task = {**s.sample_task(np.random.default_rng(0)), "layout_seed": 9}
+    batch = s.make_batch(1, [task])
+    batch.reset([0], seeds=[4])
+    for _ in range(60):  # walk until a wall is right ahead
+        obs, _, _, _, info = batch.step(np.array([FORWARD_ACTION]))
+        if info["collided"][0]:
+            break
+    depth = obs[0][: SIZE * SIZE * 4].reshape(SIZE, SIZE, 4)[..., 3]
+    assert depth.min() >= 0 and depth.max() <= 1
+    assert depth[SIZE // 2, SIZE // 2] * 5.0 < 0.6  # the wall is less than 0.6 m from the camera
+
+
+def test_trials_draw_a_new_goal_each_episode_in_one_apartment() -> None:
+    s = scene(rooms="1x2", objects=8, episode_length=10, trial_steps=60)
+    trials = Trials(s, num_envs=2, seed=0)
+    tokens = trials.reset()
+    goals, layouts = set(), {t["layout_seed"] for t in trials.tasks()}
+    for _ in range(59):
+        tokens, result = trials.step(np.full(2, TURN_LEFT))
+        goals.add(int(np.argmax(tokens.obs[0, -len(CATEGORIES) :])))
+        assert not result.trial_end
+    assert {t["layout_seed"] for t in trials.tasks()} == layouts
+    assert len(goals) > 1
+    assert tokens.obs.shape == (2, s.image_shape[0] ** 2 * 3 + 4 + len(CATEGORIES))
+    trials.close()
+
+
+def test_gym_env_and_viewport_frame() -> None:
+    env = gym.make("engram/objnav-apartment-v0", render_mode="rgb_array")
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    _, _, _, _, info = env.step(1)
+    assert {"success", "spl", "collided", "distance_to_goal", "goal"} <= set(info)
+    frame = env.unwrapped.render_frame(640, 320)
+    assert frame.shape == (320, 640, 3) and frame.dtype == np.uint8
+    assert frame[:, :320].std() > 5 and frame[:, 320:].std() > 5  # camera view and map both drawn
+    env.close()
