@@ -13,6 +13,11 @@ advance in lockstep and their TRIALS start together (fixed trial length), so eve
 number of cached tokens and segment boundaries fall on the same step for the whole batch; this is what
 lets caches be one dense tensor with no per-env Python loop. EPISODE boundaries may differ per env
 (episodes can end early); they only matter to `trmrl`, whose window is per env anyway.
+
+Image observations (`image_shape`, from `Scene.image_shape`): `features` passes the image part of each
+observation through one small CNN (agents/encoders.py) before anything else sees it, so the agents differ
+only in their memory, never in how they see; a token's "raw observation" (e.g. TrMRL's separate value
+input) is then the CNN's features plus the vector part.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
+
+from agents.encoders import ImageEncoder
 
 ActionKind = Literal["discrete", "continuous"]
 ACTION_KINDS: tuple[str, ...] = ("discrete", "continuous")
@@ -47,6 +54,13 @@ class AgentSpec:
     head_hidden: tuple[int, ...] = hp((64, 64), "hidden sizes of the tanh MLP policy and value heads")
     init_std: float = hp(1.0, "initial std of the state-independent Gaussian policy (continuous actions)")
     output_gain: float = hp(1.0, "Xavier gain of the policy's output layer (0.01 for Ant / Meta-World)")
+    # The image encoder (agents/encoders.py); read only when the scene's observations begin with an image.
+    image_features: int = hp(
+        256, "image observations only: CNN output features that replace the image in the token"
+    )
+    cnn_channels: tuple[int, ...] = hp(
+        (32, 64, 32), "image observations only: channels of the 3 strided convs (habitat SimpleCNN)"
+    )
 
     def validate(self) -> None:
         """Raise ValueError on values no model can be built from; subclasses extend this."""
@@ -56,6 +70,10 @@ class AgentSpec:
             raise ValueError(f"init_std must be > 0, got {self.init_std}")
         if self.output_gain <= 0:
             raise ValueError(f"output_gain must be > 0, got {self.output_gain}")
+        if self.image_features <= 0:
+            raise ValueError(f"image_features must be > 0, got {self.image_features}")
+        if len(self.cnn_channels) != 3 or any(c <= 0 for c in self.cnn_channels):
+            raise ValueError(f"cnn_channels must be 3 positive sizes, got {self.cnn_channels}")
 
 
 def spec_fields(spec_cls: type[AgentSpec]) -> list[dataclasses.Field[Any]]:
@@ -143,10 +161,24 @@ class AgentEntry:
 
 
 class Agent(nn.Module, ABC):
-    """Base class: token featurisation, input checks, and the two abstract paths."""
+    """Base class: token featurisation, input checks, and the two abstract paths.
+
+    With `image_shape` = (H, W, C) the observations begin with an H·W·C image (`Scene.image_shape`): a CNN
+    (`self.image_encoder`, agents/encoders.py, sized by the spec's `image_features` / `cnn_channels`)
+    replaces it by `image_features` features inside `features`, so every agent reads images the same way
+    and trains the CNN end to end through its own loss. Without it `self.image_encoder` is None and the
+    model (parameters, state dict, outputs) is exactly the vector-only one.
+    """
 
     def __init__(
-        self, spec: AgentSpec, obs_dim: int, action_kind: ActionKind, act_dim: int, task_dim: int = 0
+        self,
+        spec: AgentSpec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        task_dim: int = 0,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
     ) -> None:
         super().__init__()
         if action_kind not in ACTION_KINDS:
@@ -159,8 +191,25 @@ class Agent(nn.Module, ABC):
         self.action_kind: ActionKind = action_kind
         self.act_dim = act_dim
         self.task_dim = task_dim
-        # RL² token (garage RL2Env): observation, previous action, previous reward, done flag.
-        self.token_dim = obs_dim + act_dim + 2 + task_dim
+        self.image_encoder: ImageEncoder | None = None
+        obs_features = obs_dim
+        if image_shape is not None:
+            # Built first, so a vector-only agent draws its initial weights exactly as before.
+            self.image_encoder = ImageEncoder(image_shape, spec.image_features, spec.cnn_channels)
+            if obs_dim < self.image_encoder.image_size:
+                raise ValueError(
+                    f"obs_dim ({obs_dim}) is smaller than the {'x'.join(map(str, image_shape))} image "
+                    f"({self.image_encoder.image_size} entries) the observations must begin with"
+                )
+            obs_features = spec.image_features + obs_dim - self.image_encoder.image_size
+        # RL² token (garage RL2Env): observation (image features + vector), previous action, previous
+        # reward, done flag.
+        self.token_dim = obs_features + act_dim + 2 + task_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(H, W, C) of the image the observations begin with, or None for vector observations."""
+        return None if self.image_encoder is None else self.image_encoder.image_shape
 
     @property
     def dtype(self) -> torch.dtype:
@@ -170,17 +219,28 @@ class Agent(nn.Module, ABC):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def features(self, tokens: TokenBatch) -> Tensor:
-        """Concatenate a token's parts into (..., token_dim), checking their sizes."""
+    def features(self, tokens: TokenBatch, valid: Tensor | None = None) -> Tensor:
+        """Concatenate a token's parts into (..., token_dim), checking their sizes.
+
+        Image observations go through `image_encoder` first; `valid` (lead shape, bool) limits the CNN to
+        those tokens (`sequence_features` passes the padding mask) and leaves zero features elsewhere.
+        """
         lead = tokens.lead_shape
+        if tokens.obs.shape != (*lead, self.obs_dim):
+            what = "" if self.image_encoder is None else f" (a {self.image_shape} image, then a vector)"
+            raise ValueError(
+                f"obs must have shape {(*lead, self.obs_dim)}{what}, got {tuple(tokens.obs.shape)}"
+            )
+        dtype = self.dtype
+        obs = tokens.obs
+        if self.image_encoder is not None:
+            obs = self.image_encoder.encode_observation(obs.to(dtype), valid)
         parts = [
-            tokens.obs,
+            obs,
             tokens.prev_action,
             tokens.prev_reward.unsqueeze(-1),
             tokens.prev_done.unsqueeze(-1),
         ]
-        if tokens.obs.shape != (*lead, self.obs_dim):
-            raise ValueError(f"obs must have shape {(*lead, self.obs_dim)}, got {tuple(tokens.obs.shape)}")
         if tokens.prev_action.shape != (*lead, self.act_dim):
             raise ValueError(
                 f"prev_action must have shape {(*lead, self.act_dim)} "
@@ -194,13 +254,13 @@ class Agent(nn.Module, ABC):
                     f"{(*lead, self.task_dim)}, got {got}"
                 )
             parts.append(tokens.task)
-        dtype = self.dtype
         return torch.cat([p.to(dtype) for p in parts], dim=-1)
 
     def sequence_features(self, sequences: TokenBatch, mask: Tensor) -> Tensor:
         """(B, T, token_dim) features with padded steps zeroed, after checking the padding mask.
 
-        Zeroing means whatever a buffer holds at padded steps (even NaN) cannot reach valid outputs.
+        Zeroing means whatever a buffer holds at padded steps (even NaN) cannot reach valid outputs. The
+        image CNN, the one costly part of featurisation, runs once per valid step only (B·T images at most).
         """
         if sequences.prev_reward.dim() != 2:
             raise ValueError(
@@ -213,7 +273,7 @@ class Agent(nn.Module, ABC):
             raise ValueError("padding must be trailing: a valid step follows a padded one in mask")
         if not bool((sequences.trial_start[:, 0].bool() | ~mask[:, 0]).all()):
             raise ValueError("each sequence must begin at a trial start (trial_start[:, 0] must be True)")
-        feats = self.features(sequences)
+        feats = self.features(sequences, valid=mask)
         return torch.where(mask.unsqueeze(-1), feats, torch.zeros((), dtype=feats.dtype))
 
     def rollout_options(self, generator: torch.Generator | None = None) -> dict[str, Any]:

@@ -127,8 +127,16 @@ class MemoState:
 class Memo(PreNormAgent):
     spec: MemoSpec
 
-    def __init__(self, spec: MemoSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
-        super().__init__(spec, obs_dim, action_kind, act_dim)
+    def __init__(
+        self,
+        spec: MemoSpec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim, image_shape=image_shape)
         # Learned summary queries, N(0, 1) as the official `nn.Embedding(summary_length, hidden)`.
         self.summary_queries = nn.Parameter(torch.randn(spec.summary_length, spec.d_model))
 

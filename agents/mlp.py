@@ -36,8 +36,18 @@ class MLPSpec(AgentSpec):
 
 
 class MLPAgent(Agent):
-    def __init__(self, spec: MLPSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
-        super().__init__(spec, obs_dim, action_kind, act_dim, task_dim=spec.oracle_task_dim)
+    def __init__(
+        self,
+        spec: MLPSpec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        super().__init__(
+            spec, obs_dim, action_kind, act_dim, task_dim=spec.oracle_task_dim, image_shape=image_shape
+        )
         self.policy = PolicyHead(
             self.token_dim, action_kind, act_dim, spec.head_hidden, spec.init_std, spec.output_gain
         )

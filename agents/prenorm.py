@@ -54,8 +54,16 @@ class PreNormSpec(AgentSpec):
 
 
 class PreNormAgent(Agent):
-    def __init__(self, spec: PreNormSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
-        super().__init__(spec, obs_dim, action_kind, act_dim)
+    def __init__(
+        self,
+        spec: PreNormSpec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim, image_shape=image_shape)
         d = spec.d_model
         # One linear token embedding (AMAGO's `inp`); bias-free projections inside the stack, as LLaMA.
         self.embed = nn.Linear(self.token_dim, d)

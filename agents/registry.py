@@ -77,15 +77,18 @@ def make_agent(
     action_space_kind: ActionKind,
     act_dim: int,
     preset: str | None = None,
+    *,
+    image_shape: tuple[int, int, int] | None = None,
     **overrides: Any,
 ) -> Agent:
     """Build agent `name` for an environment (act_dim = number of actions when discrete).
 
-    Raises ValueError, listing the valid choices, on an unknown name, preset or hyper-parameter, and on
-    values no model can be built from.
+    `image_shape` (H, W, C): the observations begin with an image (`Scene.image_shape`), which a CNN encodes
+    (agents/encoders.py; the spec's `image_features` and `cnn_channels`). Raises ValueError, listing the
+    valid choices, on an unknown name, preset or hyper-parameter, and on values no model can be built from.
     """
     spec = make_spec(name, preset, **overrides)
-    return _entry(name).agent_cls(spec, obs_dim, action_space_kind, act_dim)
+    return _entry(name).agent_cls(spec, obs_dim, action_space_kind, act_dim, image_shape=image_shape)
 
 
 def _jsonable(value: Any) -> Any:

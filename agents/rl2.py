@@ -43,8 +43,16 @@ class RL2State:
 
 
 class RL2(Agent):
-    def __init__(self, spec: RL2Spec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
-        super().__init__(spec, obs_dim, action_kind, act_dim)
+    def __init__(
+        self,
+        spec: RL2Spec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim, image_shape=image_shape)
         self.spec: RL2Spec = spec
         self.gru = nn.GRU(self.token_dim, spec.hidden_size, batch_first=True)
         self.policy = PolicyHead(

@@ -85,6 +85,7 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials) -> Agent:
         scene.action_kind,
         trials.action_dim,
         config.agent_preset or None,
+        image_shape=scene.image_shape,
         **config.agent_config,
     )
     if agent.task_dim not in (0, trials.task_dim):

@@ -135,8 +135,16 @@ class TrMRL(Agent):
     bias_by_count: Tensor
     heads: Tensor
 
-    def __init__(self, spec: TrMRLSpec, obs_dim: int, action_kind: ActionKind, act_dim: int) -> None:
-        super().__init__(spec, obs_dim, action_kind, act_dim)
+    def __init__(
+        self,
+        spec: TrMRLSpec,
+        obs_dim: int,
+        action_kind: ActionKind,
+        act_dim: int,
+        *,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        super().__init__(spec, obs_dim, action_kind, act_dim, image_shape=image_shape)
         self.spec: TrMRLSpec = spec
         d, wm = spec.d_model, spec.wm_size
         self.embed = nn.Linear(self.token_dim, d, bias=False)
