@@ -389,6 +389,10 @@ class _MetaWorldTaskEnv(TaskEnv):
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
+    def default_camera(self) -> mujoco.MjvCamera:
+        """A fresh copy of the camera `render_frame` uses by default (the GUI's mouse camera starts from it)."""
+        return _camera()
+
     def render_frame(
         self, width: int = 480, height: int = 480, camera: mujoco.MjvCamera | int | str | None = None
     ) -> np.ndarray:

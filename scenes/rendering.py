@@ -155,13 +155,16 @@ _FAST_OFF = (
 
 class CameraTiles:
     """Renders one fixed camera of each of many models side by side into ONE offscreen buffer and reads it
-    back with one `glReadPixels`: the batched egocentric cameras of a navigation scene.
+    back with one `glReadPixels`: the batched head cameras of a navigation scene.
 
-    With software GL a frame's cost is per draw call and per read-back sync, not per pixel, so one context,
-    one buffer and one read for the whole batch beat a `mujoco.Renderer` per env (≈1.3× at 16 envs of
-    64×64, docs/benchmarks.md). The single `MjrContext` is built from a template model, not from any of the
-    rendered ones: that is valid because the models hold primitive geoms only (no meshes, textures, height
-    fields or skins, whose GPU buffers live in the context) — checked in `add_model`.
+    Why not a `mujoco.Renderer` per env: frames/s come out the same (bench/bench_scenes.py, head-camera
+    table: software GL pays about 1 ms of fixed cost per frame either way), but one GL context here serves
+    every env and every apartment. A navigation trial brings a new apartment model to every env; here that
+    costs a 2 ms `MjvScene`, where a Renderer per env would create a GL context and an `MjrContext` (24 ms)
+    per env per trial, and hold N offscreen buffers instead of one. The single `MjrContext` is built from a
+    template model, not from any rendered one: valid because the models hold primitive geoms only (no
+    meshes, textures, height fields or skins, whose GPU buffers live in the context), checked in
+    `scene_for`.
     """
 
     def __init__(self, width: int = 256, height: int = 256) -> None:

@@ -518,6 +518,8 @@ def test_render_frame_is_a_real_picture_of_the_requested_size(reach: MetaWorldML
     moved = env.render_frame(96, 64)
     assert np.abs(moved.astype(int) - frame.astype(int)).sum() > 0
     assert env.render_frame(320, 240).shape == (240, 320, 3)
+    # The public default camera (where the GUI's mouse camera starts) is the one render_frame uses.
+    assert np.array_equal(env.render_frame(96, 64, env.default_camera()), env.render_frame(96, 64))
 
 
 # Gymnasium's passive checker warns about Meta-World's own observation Box: dims 36-38 (the hidden goal) have
