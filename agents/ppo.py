@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -128,17 +129,24 @@ def explained_variance(values: Tensor, returns: Tensor) -> float:
     return float("nan") if var == 0 else 1.0 - float((returns - values).var()) / var
 
 
+class UpdateInterrupted(Exception):
+    """`should_stop` asked `ppo_update` to stop; weights and optimiser are back to their pre-update state."""
+
+
 def ppo_update(
     agent: Agent,
     optimizer: torch.optim.Optimizer,
     rollout: Rollout,
     config: PPOConfig,
     generator: torch.Generator | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """One PPO update from a rollout of whole trials; returns the update's diagnostics.
 
     A non-finite loss or gradient restores the weights and optimiser state from before this update, skips
-    the rest of it, and reports `nan_skipped = 1`: one bad batch never poisons the run.
+    the rest of it, and reports `nan_skipped = 1`: one bad batch never poisons the run. `should_stop` is
+    polled before every minibatch: when it returns True the same restore happens and `UpdateInterrupted` is
+    raised, so a stop request never waits for a long update nor leaves it half applied.
     """
     advantages, returns = trial_gae(
         rollout.rewards, rollout.values, rollout.trial_end, config.gamma, config.gae_lambda
@@ -160,6 +168,11 @@ def ppo_update(
     for _ in range(config.update_epochs):
         order = torch.randperm(num_trials, generator=generator)
         for start in range(0, num_trials, rows_per_minibatch):
+            if should_stop is not None and should_stop():
+                agent.load_state_dict(last_good[0])
+                optimizer.load_state_dict(last_good[1])
+                agent.eval()
+                raise UpdateInterrupted
             rows = order[start : start + rows_per_minibatch]
             out = agent.evaluate(_select(trials.tokens, rows), mask[rows], **trials.options)
             new_log_probs = out.dist.log_prob(trials.actions[rows])

@@ -36,7 +36,7 @@ from tensorboardX import SummaryWriter
 from agents.base import Agent
 from agents.checkpoints import load_checkpoint, save_checkpoint
 from agents.config import TrainConfig, config_from_dict, write_config
-from agents.ppo import make_optimizer, ppo_update, set_learning_rates
+from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
 from agents.rollout import collect_rollout, intra_op_threads
 from agents.statistics import trial_statistics
@@ -208,7 +208,7 @@ class Trainer:
         self.events.status.emit("running")
 
     def stop(self) -> None:
-        """Ask the loop to end at the next env step (or after the update in progress); returns at once."""
+        """Ask the loop to end at the next env step or update minibatch; returns at once."""
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
@@ -274,7 +274,8 @@ class Trainer:
         return int(np.random.SeedSequence([self.config.seed, self.iteration]).generate_state(1)[0])
 
     def iterate(self) -> dict[str, float]:
-        """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped mid-rollout."""
+        """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped during the
+        rollout or the update (the iteration is then dropped and the weights are those from before it)."""
         self._open_logs()
         self._apply_task_overrides()
         self.generator.set_state(self._next_generator_state)
@@ -289,8 +290,20 @@ class Trainer:
             on_step=self._gate,
         )
         rollout_s = time.perf_counter() - start
-        with intra_op_threads(self.config.torch_threads):
-            update = ppo_update(self.agent, self.optimizer, rollout, self.config.ppo, self.generator)
+        try:
+            with intra_op_threads(self.config.torch_threads):
+                update = ppo_update(
+                    self.agent,
+                    self.optimizer,
+                    rollout,
+                    self.config.ppo,
+                    self.generator,
+                    should_stop=lambda: self._stopping,
+                )
+        except UpdateInterrupted:
+            # Weights and optimiser are as before this iteration, which is dropped whole (as a stopped
+            # rollout is), so a resumed run still repeats the original bit for bit.
+            raise TrainingStopped from None
         update_s = time.perf_counter() - start - rollout_s
         self._next_generator_state = self.generator.get_state()
 

@@ -126,6 +126,40 @@ def test_pause_resume_and_stop_from_another_thread(tmp_path: Path) -> None:
     trainer.close()
 
 
+def test_stop_during_the_update_restores_the_weights_and_resumes_bit_for_bit(tmp_path: Path) -> None:
+    straight = Trainer(tiny_config(), None)
+    expected = [straight.iterate() for _ in range(2)]
+    straight.close()
+
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    trainer.iterate()
+    weights = {k: v.clone() for k, v in trainer.agent.state_dict().items()}
+    optimiser_steps = [s["step"].clone() for s in trainer.optimizer.state_dict()["state"].values()]
+    evaluate = trainer.agent.evaluate
+    calls = []
+
+    def evaluate_then_stop(*args, **kwargs):  # a stop request arrives while the update is running
+        calls.append(1)
+        if len(calls) == 2:
+            trainer.stop()
+        return evaluate(*args, **kwargs)
+
+    trainer.agent.evaluate = evaluate_then_stop
+    assert trainer.run() == "stopped"
+    assert len(calls) == 2  # the update did not run to its end (2 epochs x 4 minibatches)
+    assert trainer.iteration == 1 and trainer.env_steps == 1600
+    for name, tensor in trainer.agent.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+    after = [s["step"] for s in trainer.optimizer.state_dict()["state"].values()]
+    assert all(torch.equal(a, b) for a, b in zip(after, optimiser_steps, strict=True))
+    trainer.close()
+    resumed = Trainer.from_run(tmp_path / "run")
+    second = resumed.iterate()
+    resumed.close()
+    for key in ("trial_return", "policy_loss", "value_loss", "approx_kl"):
+        assert second[key] == expected[1][key], key
+
+
 def test_training_distribution_edits_apply_from_the_next_iteration(tmp_path: Path) -> None:
     trainer = Trainer(tiny_config(), None)
     trainer.iterate()
