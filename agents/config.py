@@ -228,7 +228,8 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
             return values | {
                 "num_envs": 8,
                 "total_steps": 2_000_000,
-                "scene_options": {"image_size": 32, "rooms": "2x2", "objects": 10, "trial_steps": 512},
+                "scene_options": {"image_size": 32, "trial_steps": 512}
+                | ({"rooms": "2x2", "objects": 10} if scene == "objnav-apartment" else {}),
                 "ppo": {**_FAST_PPO, "entropy_coef": 0.01, "gamma": 0.99, "minibatch_steps": 1024},
             }
         if family == "gridworld":

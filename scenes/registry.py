@@ -25,6 +25,7 @@ SCENES: dict[str, str] = {
     "darkroom": "scenes.gridworld:Darkroom",
     "bandit": "scenes.bandit:TwoArmedBandit",
     "objnav-apartment": "scenes.objnav:ObjNavApartment",
+    "objnav-habitat": "scenes.objnav_habitat:ObjNavHabitat",
 }
 
 
