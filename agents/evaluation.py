@@ -113,6 +113,13 @@ def evaluate_policy(
         "success": [clean(stats[f"success/{k}"]) for k in range(num_episodes)]
         if "success_rate" in stats
         else None,
+        "scores": {
+            key: {
+                "mean": clean(stats[key]),
+                "per_episode": [clean(stats[f"{key}/{k}"]) for k in range(num_episodes)],
+            }
+            for key in scene.score_keys
+        },
         "adaptation_curve": {
             "bin_steps": bin_steps,
             "episodes": [
@@ -133,6 +140,9 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     if result["success_rate"] is not None:
         lines.append(f"success rate     {result['success_rate']:.3f}")
+    for key, score in result["scores"].items():
+        if score["mean"] is not None:
+            lines.append(f"{key:<16} {score['mean']:.3f} per episode")
     bins = result["adaptation_curve"]
     for k, curve in enumerate(bins["episodes"][:3]):
         if curve:

@@ -68,6 +68,7 @@ class Rollout:
     success: Tensor | None  # (B, T) bool: the scene's success flag at that step; None if it has none
     trial_length: int  # steps per trial (T is a whole number of trials)
     options: dict[str, Any] = field(default_factory=dict)  # `Agent.rollout_options` used while acting
+    scores: dict[str, Tensor] = field(default_factory=dict)  # (B, T) per `Scene.score_keys` info key
 
     @property
     def mask(self) -> Tensor:
@@ -103,6 +104,7 @@ class Rollout:
             success=None if self.success is None else split(self.success),
             trial_length=self.trial_length,
             options=self.options,
+            scores={key: split(value) for key, value in self.scores.items()},
         )
 
 
@@ -127,7 +129,8 @@ def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
         "success",
     )
     tensors = {name: cat([getattr(p, name) for p in parts]) for name in names}
-    return Rollout(tokens=tokens, **tensors, trial_length=parts[0].trial_length)
+    scores = {key: torch.cat([p.scores[key] for p in parts]) for key in parts[0].scores}
+    return Rollout(tokens=tokens, **tensors, trial_length=parts[0].trial_length, scores=scores)
 
 
 def collect_rollout(
@@ -179,6 +182,8 @@ def _collect(
     options = agent.rollout_options(generator)
     state: Any = agent.initial_state(trials.num_envs, **options)
     success_key = trials.scene.success_key
+    score_keys = trials.scene.score_keys
+    scores: dict[str, list[Tensor]] = {key: [] for key in score_keys}
     steps = num_trials * trials.steps_per_trial
     inputs: list[TokenBatch] = []
     actions, log_probs, values, rewards, episode_end, trial_end, episode_index, success = (
@@ -203,6 +208,8 @@ def _collect(
         trial_end.append(torch.full((trials.num_envs,), result.trial_end))
         if success_key is not None:
             success.append(torch.from_numpy(np.asarray(result.info[success_key], dtype=bool)))
+        for key in score_keys:
+            scores[key].append(torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
 
     def stack(parts: list[Tensor]) -> Tensor:
         return torch.stack(parts, dim=1).clone()  # clone: out of inference mode, usable in autograd
@@ -223,6 +230,7 @@ def _collect(
         success=stack(success) if success_key is not None else None,
         trial_length=trials.steps_per_trial,
         options=options,
+        scores={key: stack(values) for key, values in scores.items()},
     )
     assert bool(rollout.trial_end[:, -1].all()) and np.all(tokens.trial_start)
     return rollout, tokens

@@ -26,7 +26,8 @@ def _per_episode(values: Tensor, episode_index: Tensor, num_episodes: int, reduc
 def trial_statistics(rollout: Rollout, num_episodes: int) -> dict[str, float]:
     """Means over the rollout's trials: `trial_return`, `episode_return/k` for k < num_episodes (over trials
     that reached episode k), `episodes_per_trial`, and `success_rate` (share of episodes in which the
-    scene's success flag was ever set) plus `success/k` where the scene has one."""
+    scene's success flag was ever set) plus `success/k` where the scene has one; for every score key of the
+    scene (`Scene.score_keys`, e.g. `spl`) its mean per episode and `<key>/k`."""
     trials = rollout.split_trials()
     rewards = trials.rewards.double()
     index = trials.episode_index.long()
@@ -46,6 +47,13 @@ def trial_statistics(rollout: Rollout, num_episodes: int) -> dict[str, float]:
         for k in range(num_episodes):
             column = all_success[:, k][reached[:, k]] if k < all_success.shape[1] else torch.zeros(0)
             stats[f"success/{k}"] = float(column.mean()) if column.numel() else math.nan
+    for key, values in trials.scores.items():  # e.g. SPL: summed per episode, averaged like success
+        per_episode = _per_episode(values.double(), index, int(index.max()) + 1, "sum")
+        started = torch.arange(per_episode.shape[1]).unsqueeze(0) < episodes.unsqueeze(1)
+        stats[key] = float(per_episode[started].mean())
+        for k in range(num_episodes):
+            column = per_episode[:, k][reached[:, k]] if k < per_episode.shape[1] else torch.zeros(0)
+            stats[f"{key}/{k}"] = float(column.mean()) if column.numel() else math.nan
     return stats
 
 

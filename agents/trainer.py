@@ -161,7 +161,7 @@ class Trainer:
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         write_config(self.config, self.run_dir / "config.toml")
         path = self.run_dir / "metrics.csv"
-        columns = [*METRIC_KEYS, *self._episode_columns()]
+        columns = [*METRIC_KEYS, *self.scene.score_keys, *self._episode_columns()]
         kept: list[dict[str, str]] = []
         if path.exists():  # a resume: keep rows up to the checkpoint, drop any written after it
             with path.open(newline="") as f:
@@ -177,6 +177,8 @@ class Trainer:
         columns = [f"episode_return/{k}" for k in range(self.num_episodes)]
         if self.scene.success_key is not None:
             columns += [f"success/{k}" for k in range(self.num_episodes)]
+        for key in self.scene.score_keys:
+            columns += [f"{key}/{k}" for k in range(self.num_episodes)]
         return columns
 
     def _write_metrics(self, metrics: dict[str, float]) -> None:

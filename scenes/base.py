@@ -255,6 +255,9 @@ class Scene(ABC):
     # The step-info key that is true on a step that solves the task; an episode succeeds if any of its
     # steps does (Meta-World's success-rate convention). None: the scene reports returns only.
     success_key: ClassVar[str | None] = None
+    # Step-info keys whose values, summed over an episode, are that episode's score (objnav's SPL, set on the
+    # step that ends the episode); reported per episode-within-trial next to the success rate.
+    score_keys: ClassVar[tuple[str, ...]] = ()
     # Scene options fix what cannot change inside a running environment (a Meta-World env class, a task
     # variant); they are chosen when the scene is made: `make_scene("ant-dir", variant="random-2d")`.
     option_params: ClassVar[tuple[TaskParam, ...]] = ()
@@ -318,6 +321,7 @@ class Scene(ABC):
             "steps_per_trial": self.steps_per_trial,
             "splits": list(self.splits),
             "success_key": self.success_key,
+            "score_keys": list(self.score_keys),
             "image_shape": list(self.image_shape) if self.image_shape else None,
             "options": [p.as_dict() for p in self.option_params],
             "task_params": [p.as_dict() for p in self.task_params],

@@ -1112,6 +1112,7 @@ class ObjNavHabitat(Scene):
     trial_steps: ClassVar[int | None] = 1024
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
     success_key: ClassVar[str | None] = "success"
+    score_keys: ClassVar[tuple[str, ...]] = ("spl",)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -358,5 +358,8 @@ def test_a_memory_agent_learns_to_navigate_a_tiny_apartment() -> None:
     history = [trainer.iterate() for _ in range(28)]
     trainer.close()
     late = np.mean([m["trial_return"] for m in history[-5:]])
-    assert random_return < 1.5
+    assert random_return < 2.5  # measured 1.36: starts are >= 1 m from the goal, so drifting pays a little
     assert late > random_return + 2.0, (random_return, [round(m["trial_return"], 2) for m in history])
+    # SPL is logged per episode; an episode's SPL is at most 1 and only non-zero when it succeeded.
+    assert all(0 <= m["spl"] <= m["success_rate"] for m in history) and "spl/0" in history[-1]
+    assert any(m["spl"] > 0 for m in history)
