@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, validate_task
+from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, validate_task
 
 NUM_ARMS = 2
 DEFAULT_PULLS = 10  # RL²'s smallest horizon, n = 10 (it also runs n = 100 and 500)
@@ -270,7 +270,7 @@ class BanditBatch:
 # ---------------------------------------------------------------------------------------------------------
 
 
-class BanditEnv(TaskEnv):
+class BanditEnv(BatchOfOneEnv):
     """One two-armed bandit (specification in `TwoArmedBandit`), a Gymnasium env over a one-env batch."""
 
     task_params: ClassVar[tuple[TaskParam, ...]] = BANDIT_TASK_PARAMS
@@ -278,40 +278,7 @@ class BanditEnv(TaskEnv):
 
     def __init__(self, task: Mapping[str, Any], render_mode: str | None = None) -> None:
         super().__init__(task, render_mode)
-        self._batch = BanditBatch(1, [self._task])
-        self._ids = np.zeros(1, dtype=np.int64)
-        self.observation_space = self._batch.single_observation_space
-        self.action_space = self._batch.single_action_space
-
-    @property
-    def batch(self) -> BanditBatch:
-        return self._batch
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        obs = self._batch.reset(self._ids, None if seed is None else [seed])
-        return obs[0], {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = np.asarray(action)
-        if a.size != 1:
-            raise ValueError(f"expected one action in [0, {NUM_ARMS}), got {action!r}")
-        obs, reward, terminated, truncated, info = self._batch.step(a.reshape(1))
-        return (
-            obs[0],
-            float(reward[0]),
-            bool(terminated[0]),
-            bool(truncated[0]),
-            {k: v[0].item() for k, v in info.items()},
-        )
-
-    def _apply_task(self, task: Task) -> None:
-        self._batch.set_task(0, **task)
-
-    def render_frame(self, width: int = 480, height: int = 480) -> np.ndarray:
-        return self._batch.render_frame(0, width, height)
+        self._attach(BanditBatch(1, [self._task]))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -191,6 +191,59 @@ class BatchEnv(Protocol):
     def close(self) -> None: ...
 
 
+class BatchOfOneEnv(TaskEnv):
+    """A Gymnasium env over a one-env `BatchEnv`, so single and batched dynamics are the same code (the
+    gridworlds, the bandit and the navigation scenes simulate natively in batches). A subclass calls
+    `super().__init__` and then `_attach(batch)` with its batch of one, built on `self.task`."""
+
+    batch: BatchEnv
+    # True for batches that keep no generator of their own across resets (the navigation scenes): they get a
+    # seed drawn from Gymnasium's `np_random` rather than the caller's seed itself.
+    draws_batch_seed: ClassVar[bool] = False
+
+    def _attach(self, batch: BatchEnv) -> None:
+        self.batch = batch
+        self.observation_space = batch.single_observation_space
+        self.action_space = batch.single_action_space
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if seed is not None and self.draws_batch_seed:
+            seed = int(self.np_random.integers(2**31 - 1))
+        obs = self.batch.reset(np.zeros(1, dtype=np.int64), None if seed is None else [seed])
+        return obs[0], {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        a = np.asarray(action)
+        if a.size != 1:
+            space = self.action_space
+            valid = f" in [0, {space.n})" if isinstance(space, gym.spaces.Discrete) else ""
+            raise ValueError(f"expected one action{valid}, got {action!r}")
+        obs, reward, terminated, truncated, info = self.batch.step(a.reshape(1))
+        return (
+            obs[0],
+            float(reward[0]),
+            bool(terminated[0]),
+            bool(truncated[0]),
+            {k: v[0].item() for k, v in info.items()},
+        )
+
+    def _apply_task(self, task: Task) -> None:
+        self.batch.set_task(0, **task)
+
+    def render_frame(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """Env 0's frame; `render_size` when no size is given."""
+        default_width, default_height = self.render_size
+        return self.batch.render_frame(
+            0, default_width if width is None else width, default_height if height is None else height
+        )
+
+    def close(self) -> None:
+        self.batch.close()
+
+
 class EnvList:
     """`BatchEnv` over a list of `TaskEnv`s stepped one after another in this process."""
 
@@ -266,6 +319,11 @@ class Scene(ABC):
     def __post_init__(self) -> None:
         defaults = {p.name: p.default for p in self.option_params}
         self.options = validate_task(self.option_params, defaults, self.options, f"{self.id} option")
+        # A scene whose episodes or trials have an adjustable length declares it as an option of the same
+        # name; the class value is then only its default.
+        for name in ("episode_length", "trial_steps"):
+            if name in self.options:
+                setattr(self, name, int(self.options[name]))
 
     @abstractmethod
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:

@@ -56,7 +56,7 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, splitmix64, validate_task
+from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, splitmix64, validate_task
 
 GRID = 9
 NUM_CELLS = GRID * GRID
@@ -577,48 +577,15 @@ class DarkroomBatch(_GridBatch):
 # ---------------------------------------------------------------------------------------------------------
 
 
-class _GridEnv(TaskEnv):
-    """A Gymnasium env over a one-env batch, so single and batched dynamics are the same code."""
+class _GridEnv(BatchOfOneEnv):
+    """A gridworld as a Gymnasium env: a batch of one."""
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 8}
     batch_class: ClassVar[type[_GridBatch]]
 
     def __init__(self, task: Mapping[str, Any], render_mode: str | None = None) -> None:
         super().__init__(task, render_mode)
-        self._batch = self.batch_class(1, [self._task])
-        self._ids = np.zeros(1, dtype=np.int64)
-        self.observation_space = self._batch.single_observation_space
-        self.action_space = self._batch.single_action_space
-
-    @property
-    def batch(self) -> _GridBatch:
-        return self._batch
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        obs = self._batch.reset(self._ids, None if seed is None else [seed])
-        return obs[0], {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = np.asarray(action)
-        if a.size != 1:
-            raise ValueError(f"expected one action in [0, {NUM_ACTIONS}), got {action!r}")
-        obs, reward, terminated, truncated, info = self._batch.step(a.reshape(1))
-        return (
-            obs[0],
-            float(reward[0]),
-            bool(terminated[0]),
-            bool(truncated[0]),
-            {k: v[0].item() for k, v in info.items()},
-        )
-
-    def _apply_task(self, task: Task) -> None:
-        self._batch.set_task(0, **task)
-
-    def render_frame(self, width: int = 480, height: int = 480) -> np.ndarray:
-        return self._batch.render_frame(0, width, height)
+        self._attach(self.batch_class(1, [self._task]))
 
 
 class DarkKeyToDoorEnv(_GridEnv):

@@ -76,7 +76,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, splitmix64, validate_task
+from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, splitmix64, validate_task
 from scenes.rendering import CameraTiles
 
 CELL = 0.25  # m: occupancy-grid resolution, equal to the forward step
@@ -535,8 +535,14 @@ OBJNAV_OPTIONS: tuple[TaskParam, ...] = (
 )
 
 
-def observation_size(image_size: int, depth: bool) -> int:
-    return image_size * image_size * (4 if depth else 3) + 4 + len(CATEGORIES)
+def camera_image_shape(image_size: int, depth: bool) -> tuple[int, int, int]:
+    """(H, W, C) of the head-camera image an observation begins with (`Scene.image_shape`)."""
+    return (image_size, image_size, 4 if depth else 3)
+
+
+def observation_size(image_size: int, depth: bool, num_goals: int = len(CATEGORIES)) -> int:
+    """Length of the flat observation: image, GPS 2, compass 2, goal one-hot."""
+    return math.prod(camera_image_shape(image_size, depth)) + 4 + num_goals
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -591,8 +597,8 @@ class ObjNavBatch:
         self.image_size = int(options["image_size"])
         self.depth = bool(options["depth"])
         self.episode_length = int(options["episode_length"])
-        channels = 4 if self.depth else 3
-        self.image_shape = (self.image_size, self.image_size, channels)
+        self.image_shape = camera_image_shape(self.image_size, self.depth)
+        channels = self.image_shape[2]
         size = observation_size(self.image_size, self.depth)
         low = np.zeros(size, dtype=np.float32)
         high = np.ones(size, dtype=np.float32)
@@ -933,45 +939,18 @@ class ObjNavBatch:
 # -------------------------------------------------------------------------------------------------------------
 
 
-class ObjNavEnv(TaskEnv):
+class ObjNavEnv(BatchOfOneEnv):
     """One apartment navigation environment: a batch of one, so single and batched dynamics are one code."""
 
     task_params = OBJNAV_TASK_PARAMS
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    draws_batch_seed: ClassVar[bool] = True
 
     def __init__(
         self, task: Mapping[str, Any], options: Mapping[str, Any], render_mode: str | None = None
     ) -> None:
         super().__init__(task, render_mode, render_size=(640, 320))
-        self.batch = ObjNavBatch(1, [self._task], options)
-        self.observation_space = self.batch.single_observation_space
-        self.action_space = self.batch.single_action_space
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        obs = self.batch.reset([0], None if seed is None else [int(self.np_random.integers(2**31 - 1))])
-        return obs[0], {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.batch.step(np.asarray(action).reshape(1))
-        return (
-            obs[0],
-            float(reward[0]),
-            bool(terminated[0]),
-            bool(truncated[0]),
-            {k: v[0].item() for k, v in info.items()},
-        )
-
-    def _apply_task(self, task: Task) -> None:
-        self.batch.set_task(0, **task)
-
-    def render_frame(self, width: int = 640, height: int = 320) -> np.ndarray:
-        return self.batch.render_frame(0, width, height)
-
-    def close(self) -> None:
-        self.batch.close()
+        self._attach(ObjNavBatch(1, [self._task], options))
 
 
 class ObjNavApartment(Scene):
@@ -990,16 +969,9 @@ class ObjNavApartment(Scene):
     success_key: ClassVar[str | None] = "success"
     score_keys: ClassVar[tuple[str, ...]] = ("spl",)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        # Options size the episodes and trials of this instance (the class values are the defaults).
-        self.episode_length = int(self.options["episode_length"])  # type: ignore[misc]
-        self.trial_steps = int(self.options["trial_steps"])  # type: ignore[misc]
-
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        size = int(self.options["image_size"])
-        return (size, size, 4 if self.options["depth"] else 3)
+        return camera_image_shape(int(self.options["image_size"]), bool(self.options["depth"]))
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
         split = self.check_split(split)

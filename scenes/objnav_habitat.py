@@ -108,7 +108,7 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, validate_task
+from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, validate_task
 from scenes.objnav import (
     ACTIONS,
     ANY_GOAL,
@@ -127,6 +127,8 @@ from scenes.objnav import (
     SUCCESS_REWARD,
     TURN_LEFT,
     TURN_RIGHT,
+    camera_image_shape,
+    observation_size,
 )
 
 HABITAT_INSTALL_URL = "https://github.com/facebookresearch/habitat-sim#installation"
@@ -286,10 +288,6 @@ def assemble_observation(
             goal_one_hot(goal, num_goals),
         ]
     ).astype(np.float32)
-
-
-def observation_size(image_size: int, depth: bool, num_goals: int) -> int:
-    return image_size * image_size * (4 if depth else 3) + 4 + num_goals
 
 
 def step_reward(previous_distance: float, distance: float, success: bool) -> float:
@@ -952,7 +950,7 @@ class HabitatObjNavBatch:
         self.categories = CATEGORY_SETS[str(options["categories"])]
         self.image_size = int(options["image_size"])
         self.depth = bool(options["depth"])
-        self.image_shape = (self.image_size, self.image_size, 4 if self.depth else 3)
+        self.image_shape = camera_image_shape(self.image_size, self.depth)
         self._tasks: list[Task] = []
         for i, task in enumerate(tasks):
             checked = validate_task(self.task_params, {}, task)
@@ -1051,11 +1049,12 @@ class HabitatObjNavBatch:
 # -------------------------------------------------------------------------------------------------------------
 
 
-class ObjNavHabitatEnv(TaskEnv):
+class ObjNavHabitatEnv(BatchOfOneEnv):
     """One habitat-sim navigation environment: a batch of one (its simulator runs in a worker process)."""
 
     task_params = HABITAT_TASK_PARAMS
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    draws_batch_seed: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -1066,35 +1065,7 @@ class ObjNavHabitatEnv(TaskEnv):
         render_mode: str | None = None,
     ) -> None:
         super().__init__(task, render_mode, render_size=(640, 320))
-        self.batch = HabitatObjNavBatch(1, [self._task], options, scenes, dataset)
-        self.observation_space = self.batch.single_observation_space
-        self.action_space = self.batch.single_action_space
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        obs = self.batch.reset([0], None if seed is None else [int(self.np_random.integers(2**31 - 1))])
-        return obs[0], {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.batch.step(np.asarray(action).reshape(1))
-        return (
-            obs[0],
-            float(reward[0]),
-            bool(terminated[0]),
-            bool(truncated[0]),
-            {k: v[0].item() for k, v in info.items()},
-        )
-
-    def _apply_task(self, task: Task) -> None:
-        self.batch.set_task(0, **task)
-
-    def render_frame(self, width: int = 640, height: int = 320) -> np.ndarray:
-        return self.batch.render_frame(0, width, height)
-
-    def close(self) -> None:
-        self.batch.close()
+        self._attach(HabitatObjNavBatch(1, [self._task], options, scenes, dataset))
 
 
 class ObjNavHabitat(Scene):
@@ -1116,8 +1087,6 @@ class ObjNavHabitat(Scene):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.episode_length = int(self.options["episode_length"])  # type: ignore[misc]
-        self.trial_steps = int(self.options["trial_steps"])  # type: ignore[misc]
         # Read when the scene is made (see the module docstring, "Getting habitat-sim and scenes").
         self.scenes: tuple[str, ...] = parse_scene_list(os.environ.get(SCENES_ENV))
         self.dataset: str = os.environ.get(DATASET_ENV, "").strip() or "default"
@@ -1128,8 +1097,7 @@ class ObjNavHabitat(Scene):
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        size = int(self.options["image_size"])
-        return (size, size, 4 if self.options["depth"] else 3)
+        return camera_image_shape(int(self.options["image_size"]), bool(self.options["depth"]))
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
         indices = split_indices(self.check_split(split), len(self.scenes))
