@@ -86,13 +86,10 @@ class Rollout:
         tokens = self.tokens
         return Rollout(
             tokens=TokenBatch(
-                obs=split(tokens.obs),
-                prev_action=split(tokens.prev_action),
-                prev_reward=split(tokens.prev_reward),
-                prev_done=split(tokens.prev_done),
-                episode_start=split(tokens.episode_start),
-                trial_start=split(tokens.trial_start),
-                task=None if tokens.task is None else split(tokens.task),
+                **{
+                    f.name: None if getattr(tokens, f.name) is None else split(getattr(tokens, f.name))
+                    for f in dataclasses.fields(TokenBatch)
+                }
             ),
             actions=split(self.actions),
             log_probs=split(self.log_probs),
