@@ -42,6 +42,30 @@ KEY_STEP = 0  # a raw per-step token (obs, previous action, previous reward, don
 KEY_SUMMARY = 1  # a Memo / RMT summary token
 
 
+def check_type(where: str, default: Any, value: Any) -> Any:
+    """`value` if it has the type of `default`, else a ValueError saying what `where` expects.
+
+    The one type check of configs and hyper-parameters: ints are accepted (and converted) for floats, lists of
+    ints become tuples for tuple fields, and bools are never taken for numbers."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list | tuple) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        )
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(f"{where} expects {type(default).__name__} (default {default!r}), got {value!r}")
+    return value
+
+
 def hp(default: Any, doc: str) -> Any:
     """A hyper-parameter field: its default and a one-line doc (shown by `describe_agents`)."""
     return field(default=default, metadata={"doc": doc})

@@ -26,6 +26,7 @@ from typing import Any
 
 import tomli_w
 
+from agents.base import check_type
 from agents.ppo import PPOConfig
 from agents.registry import AGENTS, make_spec
 from scenes.registry import SCENES, make_scene
@@ -249,24 +250,6 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------------- resolving
 
 
-def _check_type(where: str, default: Any, value: Any) -> Any:
-    """`value` if it has the type of `default` (ints are accepted for floats); else a clear ValueError."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ValueError(f"{where} expects {type(default).__name__}, got {value!r}")
-    return value
-
-
 def _apply(config: TrainConfig, values: dict[str, Any], source: str) -> None:
     """Set `values` (TOML-shaped: scalars, plus the tables scene_options / agent_config / ppo) on config."""
     top = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -281,12 +264,12 @@ def _apply(config: TrainConfig, values: dict[str, Any], source: str) -> None:
                 if name not in known:
                     raise ValueError(f"unknown key ppo.{name} in {source}; valid: {', '.join(sorted(known))}")
                 setattr(
-                    config.ppo, name, _check_type(f"ppo.{name} in {source}", getattr(config.ppo, name), item)
+                    config.ppo, name, check_type(f"ppo.{name} in {source}", getattr(config.ppo, name), item)
                 )
         elif key in ("scene_options", "agent_config"):
-            getattr(config, key).update(_check_type(f"{key} in {source}", {}, value))
+            getattr(config, key).update(check_type(f"{key} in {source}", {}, value))
         else:
-            setattr(config, key, _check_type(f"{key} in {source}", getattr(config, key), value))
+            setattr(config, key, check_type(f"{key} in {source}", getattr(config, key), value))
 
 
 def resolve_config(

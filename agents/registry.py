@@ -5,11 +5,10 @@ Adding an agent is one module (its model, spec and `ENTRY`) plus one line in `AG
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from agents import fct, memo, mlp, rl2, trmrl
-from agents.base import ActionKind, Agent, AgentEntry, AgentSpec, spec_fields
+from agents.base import ActionKind, Agent, AgentEntry, AgentSpec, check_type, spec_fields
 
 AGENTS: dict[str, AgentEntry] = {
     "trmrl": trmrl.ENTRY,
@@ -27,31 +26,6 @@ def _entry(name: str) -> AgentEntry:
     return AGENTS[name]
 
 
-def _coerce(agent: str, field: dataclasses.Field[Any], value: Any) -> Any:
-    """Check an override against its field's default type (lists become tuples, ints may be floats)."""
-    default = field.default
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, tuple):
-        ok = isinstance(value, list | tuple) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        )
-        value = tuple(value) if ok else value
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ValueError(
-            f"hyper-parameter {field.name!r} of agent {agent!r} expects "
-            f"{type(default).__name__} (default {default!r}), got {value!r}"
-        )
-    return value
-
-
 def make_spec(name: str, preset: str | None = None, **overrides: Any) -> AgentSpec:
     """The spec of agent `name`: its defaults, then the preset, then the overrides (checked)."""
     entry = _entry(name)
@@ -65,7 +39,10 @@ def make_spec(name: str, preset: str | None = None, **overrides: Any) -> AgentSp
         valid = ", ".join(entry.presets) or "none"
         raise ValueError(f"unknown preset {preset!r} for agent {name!r}; valid presets: {valid}")
     values = {**entry.defaults, **(entry.presets[preset] if preset is not None else {})}
-    values |= {key: _coerce(name, fields[key], value) for key, value in overrides.items()}
+    values |= {
+        key: check_type(f"hyper-parameter {key!r} of agent {name!r}", fields[key].default, value)
+        for key, value in overrides.items()
+    }
     spec = entry.spec_cls(**values)
     spec.validate()
     return spec
