@@ -12,6 +12,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.config import TrainConfig
+    from agents.trainer import Trainer
 
 EXIT_USAGE = 2
 PRESETS = ("fast", "paper", "default")  # agents.config.PRESETS, without importing torch for --help
@@ -20,8 +25,9 @@ DEMO_VIDEO_SECONDS = 10.0
 GUI_HELP = """\
 The GUI needs a display. Over SSH use X forwarding (ssh -X), or run under a virtual display:
   xvfb-run -a python main.py gui --screenshot shot.png --quit-after 5
-Without a display, `python main.py` runs a headless demo instead: it trains the default agent briefly
-(--demo-seconds), records a 10 s MP4 with a mid-episode task change into the run directory, and prints its path.
+Without a display, `python main.py` runs a headless demo instead: the default agent (the shipped pretrained
+one, or trained here for --demo-seconds) acts in a 10 s MP4 with a mid-episode task change, written into a
+new run directory whose path it prints.
 Headless work needs no display:
   python main.py train --scene halfcheetah-vel --agent trmrl --steps 200000
   python main.py record --checkpoint runs/<run> --out demo.mp4 --edit-at 5:target_velocity=2.5"""
@@ -104,24 +110,67 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def run_headless_demo(args: argparse.Namespace) -> int:
-    """What `python main.py` does without a display: train the default agent on the default scene for a
-    bounded time (with a progress bar), then record a short MP4 of it acting with a task change mid-episode
-    into the run directory, and print where it is."""
-    import time
-
+    """What `python main.py` does without a display: the default agent on the default scene (the shipped
+    pretrained one, else one trained here for a bounded time with a progress bar), then a short MP4 of it
+    acting, with a task change mid-episode, written into a new run directory whose path it prints."""
     import numpy as np
-    from tqdm import tqdm
 
     from agents.config import resolve_config
+    from agents.evaluation import load_policy
     from agents.player import Player, record_policy
-    from agents.trainer import Trainer, new_run_dir
+    from agents.pretrained import find_pretrained
+    from agents.trainer import new_run_dir
 
     use_software_gl_without_display()
-    if args.demo_seconds <= 0:
+    if args.demo_seconds is not None and args.demo_seconds <= 0:
         raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
     config = resolve_config(args.scene or "halfcheetah-vel", args.agent or "trmrl", "fast")
+    shipped = find_pretrained(config.scene, config.agent, config.preset)
+    if shipped is not None and args.demo_seconds is None:
+        policy = load_policy(shipped.path)
+        scene, agent, run_dir = policy.scene, policy.agent, new_run_dir(config)
+        print(
+            f"engram: the pretrained {config.agent} ({shipped.env_steps:,} env steps; "
+            f"`--demo-seconds S` trains one here instead)",
+            file=sys.stderr,
+        )
+    else:
+        trainer = train_for_demo(config, 45.0 if args.demo_seconds is None else args.demo_seconds)
+        scene, agent, run_dir = trainer.scene, trainer.agent, trainer.run_dir
+
+    rng = np.random.default_rng(0)
+    start, changed = scene.sample_task(rng), scene.sample_task(rng)
+    # The edit: the first task parameter moves to another value from the distribution, halfway through.
+    param = next(
+        (p.name for p in scene.task_params if changed[p.name] != start[p.name]), scene.task_params[0].name
+    )
+    seconds = DEMO_VIDEO_SECONDS
+    player = Player(scene, agent, task=start, seed=0)
+    try:
+        path, frames = record_policy(
+            player, run_dir / "videos" / "demo.mp4", seconds, [(seconds / 2, {param: changed[param]})]
+        )
+    finally:
+        player.close()
+    print(
+        f"engram: video ({frames} frames, {param} {start[param]} -> {changed[param]} at {seconds / 2:g} s) "
+        f"in {run_dir}",
+        file=sys.stderr,
+    )
+    print(path)
+    return 0
+
+
+def train_for_demo(config: TrainConfig, seconds: float) -> Trainer:
+    """Train `config` for about `seconds` with a progress bar; the run keeps its `latest` checkpoint."""
+    import time
+
+    from tqdm import tqdm
+
+    from agents.trainer import Trainer, new_run_dir
+
     trainer = Trainer(config, new_run_dir(config))
-    deadline = time.monotonic() + args.demo_seconds
+    deadline = time.monotonic() + seconds
     with tqdm(
         desc=f"training {config.agent} on {config.scene}", unit="step", unit_scale=True, dynamic_ncols=True
     ) as bar:
@@ -131,29 +180,8 @@ def run_headless_demo(args: argparse.Namespace) -> int:
             bar.set_postfix({"return": f"{metrics['trial_return']:.3g}", "sps": f"{metrics['sps']:.0f}"})
     trainer.save("latest")
     trainer.close()
-
-    scene = trainer.scene
-    rng = np.random.default_rng(0)
-    start, changed = scene.sample_task(rng), scene.sample_task(rng)
-    # The edit: the first task parameter moves to another value from the distribution, halfway through.
-    param = next(
-        (p.name for p in scene.task_params if changed[p.name] != start[p.name]), scene.task_params[0].name
-    )
-    seconds = DEMO_VIDEO_SECONDS
-    player = Player(scene, trainer.agent, task=start, seed=0)
-    try:
-        path, frames = record_policy(
-            player, trainer.run_dir / "videos" / "demo.mp4", seconds, [(seconds / 2, {param: changed[param]})]
-        )
-    finally:
-        player.close()
-    print(
-        f"engram: trained {trainer.env_steps:,} env steps; video ({frames} frames, {param} "
-        f"{start[param]} -> {changed[param]} at {seconds / 2:g} s) in {trainer.run_dir}",
-        file=sys.stderr,
-    )
-    print(path)
-    return 0
+    print(f"engram: trained {trainer.env_steps:,} env steps", file=sys.stderr)
+    return trainer
 
 
 def use_software_gl_without_display() -> None:
@@ -178,9 +206,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        if args.config or args.preset or args.out or args.option:
+        if args.config or args.preset or args.out or args.option or args.agent_option:
             raise CommandError(
-                "--resume continues a run with its own config; drop --config/--preset/--out/--option"
+                "--resume continues a run with its own config; drop --config/--preset/--out/--option/"
+                "--agent-option"
             )
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
@@ -196,6 +225,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides["num_envs"] = args.num_envs
         if args.option:
             overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
+        if args.agent_option:
+            overrides["agent_config"] = parse_agent_options(args.agent_option)
         config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
         run_dir = Path(args.out) if args.out else new_run_dir(config)
         if (run_dir / "checkpoints").exists():
@@ -239,10 +270,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_literal(text: str) -> object:
+    """A command-line value as TOML reads it (1, 0.5, true, [32, 64]); anything else stays text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_agent_options(texts: Sequence[str]) -> dict[str, object]:
+    """--agent-option NAME=VALUE flags as hyper-parameter overrides (values read as TOML literals)."""
+    return {
+        name: parse_literal(value) for name, value in (parse_assignment(t, "--agent-option") for t in texts)
+    }
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from agents.evaluation import evaluate_policy, format_report, load_policy
 
-    policy = load_policy(args.checkpoint)
+    scene_options = dict(parse_assignment(text, "--option") for text in args.option)
+    policy = load_policy(args.checkpoint, scene_options, parse_agent_options(args.agent_option))
     result = evaluate_policy(
         policy, args.split, args.episodes, seed=args.seed, deterministic=args.deterministic
     )
@@ -322,8 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window to FILE")
     gui.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
     gui.add_argument(
-        "--demo-seconds", type=float, default=45.0, metavar="S",
-        help="without a display: train for S seconds before recording the demo video (default 45)",
+        "--demo-seconds", type=float, metavar="S",
+        help="without a display: train for S seconds before recording the demo video (default: watch the "
+        "shipped pretrained agent, or train 45 s where none ships)",
     )  # fmt: skip
     gui.set_defaults(run=cmd_gui)
 
@@ -339,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--option", action="append", default=[], metavar="NAME=VALUE",
         help="scene option, e.g. env_name=push-v3 (metaworld-ml1) or variant=one-good (bandit)",
     )  # fmt: skip
+    train.add_argument(
+        "--agent-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="agent hyper-parameter over the preset, e.g. oracle_task_dim=1 (mlp) or n_layers=4",
+    )
     train.add_argument("--seed", type=int)
     train.add_argument("--out", metavar="DIR", help="run directory (default runs/<scene>-<agent>-<time>)")
     train.add_argument(
@@ -361,6 +418,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=1, help="seed of the evaluation tasks")
     evaluate.add_argument(
         "--deterministic", action="store_true", help="act with the mean / most likely action"
+    )
+    evaluate.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="scene option to evaluate with, e.g. trial_steps=2000 (a trial longer than in training)",
+    )
+    evaluate.add_argument(
+        "--agent-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="agent hyper-parameter to evaluate with, e.g. stream_window=256 (a bounded streaming cache)",
     )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)

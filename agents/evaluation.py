@@ -5,6 +5,7 @@ whole trials, and the two views of adaptation — return per episode index withi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,21 @@ class Policy:
     checkpoint: dict[str, Any]
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Rebuild the agent stored in a checkpoint (or a run directory's latest); one-line errors if it can't."""
+def load_policy(
+    path: str | Path,
+    scene_options: Mapping[str, Any] | None = None,
+    agent_options: Mapping[str, Any] | None = None,
+) -> Policy:
+    """Rebuild the agent stored in a checkpoint (or a run directory's latest); one-line errors if it can't.
+
+    `scene_options` / `agent_options` change the scene or agent hyper-parameters the policy runs with, e.g. a
+    longer trial (`trial_steps`) or a streaming cache (`stream_window`) to test memory past the training
+    context. Options that change the weights' shapes are refused when the weights are loaded."""
     payload = load_checkpoint(path)
-    config = config_from_dict(payload["config"], f"the checkpoint {path}")
+    stored = dict(payload["config"])
+    stored["scene_options"] = {**stored.get("scene_options", {}), **(scene_options or {})}
+    stored["agent_config"] = {**stored.get("agent_config", {}), **(agent_options or {})}
+    config = config_from_dict(stored, f"the checkpoint {path}")
     scene = make_scene(config.scene, **config.scene_options)
     probe = Trials(scene, 1, seed=0)
     try:
@@ -48,9 +60,11 @@ def load_policy(path: str | Path) -> Policy:
     try:
         agent.load_state_dict(payload["model"])
     except RuntimeError as error:
-        raise ValueError(
-            f"checkpoint {path} does not match its own config: {str(error).splitlines()[0]}"
-        ) from None
+        changed = " with the options given" if scene_options or agent_options else ""
+        detail = [line.strip() for line in str(error).splitlines() if line.strip()][
+            -1
+        ]  # the first is a header
+        raise ValueError(f"checkpoint {path} does not match its config{changed}: {detail[:200]}") from None
     return Policy(config, scene, agent.eval(), payload)
 
 

@@ -607,6 +607,12 @@ class DarkroomEnv(_GridEnv):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _trial_steps_option(default: int) -> TaskParam:
+    return TaskParam(
+        "trial_steps", "int", "steps per trial (episodes on one task)", low=10, high=32768, default=default
+    )
+
+
 class DarkKeyToDoor(Scene):
     """Dark-Key-To-Door, as AMAGO and Memo run it (after Algorithm Distillation).
 
@@ -659,7 +665,8 @@ class DarkKeyToDoor(Scene):
 
     ## Trial
     `trial_steps = 500` (Memo's `--meta_horizon 500`, examples/03_dark_key_to_door.py line 16; AMAGO's
-    `meta_rollout_horizon` default 500), filled with as many episodes as fit.
+    `meta_rollout_horizon` default 500), filled with as many episodes as fit. The `trial_steps` option
+    lengthens it, to evaluate memory past the training context.
 
     ## Splits
     All 81² (key, door) pairs are split once, by a fixed salted hash, into train (5249) and test (1312,
@@ -689,6 +696,8 @@ class DarkKeyToDoor(Scene):
     task_params: ClassVar[tuple[TaskParam, ...]] = DKTD_TASK_PARAMS
     episode_length: ClassVar[int] = DarkKeyToDoorBatch.episode_length
     trial_steps: ClassVar[int | None] = 500
+    # Longer trials test memory past the training context (Memo §5: evaluation at 2-8x the training trial).
+    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(500),)
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
@@ -762,6 +771,7 @@ class Darkroom(Scene):
     task_params: ClassVar[tuple[TaskParam, ...]] = DARKROOM_TASK_PARAMS
     episode_length: ClassVar[int] = DarkroomBatch.episode_length
     trial_steps: ClassVar[int | None] = 400
+    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(400),)
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:

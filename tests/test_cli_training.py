@@ -114,3 +114,26 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None:
 
 def test_the_cli_offers_the_engines_presets() -> None:
     assert main.PRESETS == PRESETS
+
+
+def test_eval_runs_longer_trials_and_streaming_caches_and_refuses_bad_options(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    trained = engram(
+        "train", "--scene", "dark-key-to-door", "--agent", "memo", "--steps", "1000", "--num-envs", "2",
+        "--agent-option", "segment_length=32", "--out", str(run),
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    longer = engram(
+        "eval", "--checkpoint", str(run), "--episodes", "2", "--option", "trial_steps=1000",
+        "--agent-option", "stream_window=96", "--json",
+    )  # fmt: skip
+    assert longer.returncode == 0, longer.stderr
+    result = json.loads(longer.stdout)
+    assert result["steps_per_trial"] == 1000 and len(result["episode_return"]) == 20  # 50-step episodes
+    for flag, text, message in (
+        ("--agent-option", "stream_window=wide", "expects int"),
+        ("--agent-option", "d_model=32", "does not match its config with the options given"),
+        ("--option", "trial_steps=5", "trial_steps"),
+    ):
+        bad = engram("eval", "--checkpoint", str(run), "--episodes", "1", flag, text)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and message in bad.stderr, bad.stderr
