@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from agents.checkpoints import save_checkpoint
 from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
 from agents.player import PlayerStep
+from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
 from agents.trainer import Trainer, new_run_dir
 from app import qt_compat  # noqa: F401  (before any Qt call)
@@ -56,6 +57,7 @@ from app.workers import (
     checkpoint_player,
     error_text,
     fresh_player,
+    pretrained_player,
     speed_label,
 )
 from scenes.base import validate_task
@@ -409,7 +411,12 @@ class MainWindow(QMainWindow):
             return
         self._player_key = architecture_key(config)
         self._player_status.setText("player: loading…")
-        self.player_worker.build(fresh_player(config, self.player_worker.seed))
+        # A shipped pretrained agent for these choices is what a new user should see first (assets/pretrained).
+        shipped = find_pretrained(config.scene, config.agent, config.preset)
+        seed = self.player_worker.seed
+        self.player_worker.build(
+            fresh_player(config, seed) if shipped is None else pretrained_player(shipped.path, config, seed)
+        )
 
     def _on_choice_changed(self) -> None:
         if self.training_active():

@@ -387,6 +387,24 @@ def checkpoint_player(path: str | Path, seed: int = 0) -> PlayerFactory:
     return build
 
 
+def pretrained_player(path: str | Path, config: TrainConfig, seed: int = 0) -> PlayerFactory:
+    """The shipped pretrained agent (agents/pretrained.py) for `config`, to watch at once. Train still starts a
+    new run from scratch (no checkpoint payload is handed on); if the checkpoint's architecture is not the
+    one `config` builds (overridden hyper-parameters), the untrained agent of `config` is shown instead."""
+
+    def build() -> tuple[Player, TrainConfig, dict[str, Any] | None, str]:
+        payload = load_checkpoint(path, config.scene, config.agent)
+        stored = config_from_dict(payload["config"], f"the pretrained checkpoint {path}")
+        if architecture_key(stored) != architecture_key(config):
+            return fresh_player(config, seed)()
+        source = f"pretrained, {int(payload['counters']['env_steps']):,} env steps"
+        player, _, _, _ = fresh_player(stored, seed, payload["model"])()
+        return player, config, None, source
+
+    build.description = f"pretrained {config.agent} on {config.scene}"  # type: ignore[attr-defined]
+    return build
+
+
 class PlayerWorker(QObject):
     """Owns the Player in its own thread; steps it at `frame_rate × speed` and renders what the GUI shows."""
 

@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 
 from agents.checkpoints import load_checkpoint
+from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
@@ -199,6 +200,23 @@ def test_training_through_the_gui_updates_curves_and_pauses_resumes_stops(
     window.open_checkpoint(saved)
     qtbot.waitUntil(lambda: window.player_info().source == str(saved), timeout=WAIT_MS)
     assert window.banner.text() == ""
+
+
+def test_a_shipped_pretrained_agent_is_watched_and_train_starts_from_scratch(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    shipped = find_pretrained("dark-key-to-door", "memo", "fast")
+    assert shipped is not None
+    window = make_window("dark-key-to-door", "memo", overrides={"num_envs": 2, "total_steps": 1000})
+    qtbot.waitUntil(lambda: window.player_info() is not None, timeout=WAIT_MS)
+    info = window.player_info()
+    assert info.source.startswith("pretrained") and info.checkpoint is None
+    assert f"{shipped.env_steps:,} env steps" in info.source
+    window.train()
+    qtbot.waitUntil(lambda: window.trainer_worker.info is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.training_active(), timeout=WAIT_MS)
+    run = window.trainer_worker.info.run_dir
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["counters"]["env_steps"] == 1000  # from zero
 
 
 def test_task_edit_mid_episode_reaches_the_env_at_the_next_step(make_window: MakeWindow, qtbot: Any) -> None:

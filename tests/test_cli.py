@@ -86,6 +86,20 @@ def test_no_display_says_so_in_one_line_and_runs_the_headless_demo(tmp_path: Pat
     assert (video.parents[1] / "checkpoints" / "latest.pt").is_file()
 
 
+def test_the_headless_demo_shows_the_pretrained_agent_where_one_ships(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--scene", "dark-key-to-door", "--agent", "memo"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "the pretrained memo" in result.stderr and "training" not in result.stderr
+    video = tmp_path / result.stdout.strip()
+    frames, meta = read_video(video)
+    assert len(frames) == round(10 * meta["fps"])
+    assert not (video.parents[1] / "checkpoints").exists()  # nothing was trained
+
+
 @pytest.mark.parametrize(
     "args",
     [("train", "--scene", "nope", "--agent", "trmrl"), ("eval", "--checkpoint", "missing.pt")],

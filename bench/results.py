@@ -1,0 +1,506 @@
+"""Reproduce the papers' headline behaviours on a 2-core CPU: train, evaluate, report, ship pretrained agents.
+
+Every number in docs/results.md comes out of this script; each step can be rerun and picks up where it
+stopped (a finished run is skipped, an interrupted one resumes bit for bit with `main.py train --resume`).
+
+    python bench/results.py train dktd --jobs 2          # Dark-Key-To-Door: memo fct rmt rl2 mlp x 3 seeds
+    python bench/results.py train hcv --arms trmrl --seeds 0
+    python bench/results.py evaluate dktd                # eval-<split>.json in every finished run directory
+    python bench/results.py long-context                 # Memo vs FCT at 1x / 2x / 4x the training trial
+    python bench/results.py report                       # markdown tables (stdout) + PNG plots (docs/results/)
+    python bench/results.py export runs/results/dktd-memo-s0   # -> assets/pretrained/ + manifest entry
+
+Runs live in runs/results/<experiment>-<arm>-s<seed>/ (ordinary run directories: `main.py eval` and the GUI's
+"open run" read them). Training goes through `main.py train` in subprocesses, one torch thread each, so
+`--jobs 2` fills a 2-core machine. Plots need matplotlib (`pip install matplotlib`); tables do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "runs" / "results"
+PLOTS = ROOT / "docs" / "results"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One curve of an experiment: an agent and the training flags that make it this arm."""
+
+    name: str
+    agent: str
+    train_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A scene, its arms, one step budget for all of them, and how they are evaluated."""
+
+    key: str
+    scene: str
+    arms: tuple[Arm, ...]
+    steps: int
+    seeds: tuple[int, ...]
+    splits: tuple[str, ...]
+    eval_trials: int
+    deterministic: bool  # evaluate with the mean / most likely action
+    scene_args: tuple[str, ...] = ()
+    paper_target: str = ""
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "dktd": Experiment(
+        key="dktd",
+        scene="dark-key-to-door",
+        arms=(
+            Arm("memo", "memo"),
+            Arm("fct", "fct"),
+            Arm("rmt", "rmt"),
+            Arm("rl2", "rl2"),
+            Arm("mlp", "mlp"),
+        ),
+        steps=12_000_000,
+        seeds=(0, 1, 2),
+        splits=("test",),
+        eval_trials=128,
+        # Sampled actions: a memory agent explores with its policy's randomness in the first episodes.
+        deterministic=False,
+        paper_target="Memo paper: trial return well above 50 shows in-context learning; here Memo >= 60",
+    ),
+    "hcv": Experiment(
+        key="hcv",
+        scene="halfcheetah-vel",
+        arms=(
+            Arm("trmrl", "trmrl"),
+            Arm("mlp-oracle", "mlp", ("--agent-option", "oracle_task_dim=1")),
+            Arm("rl2", "rl2"),
+            Arm("mlp", "mlp"),
+        ),
+        steps=6_000_000,
+        seeds=(0, 1, 2),
+        splits=("test", "ood"),
+        eval_trials=40,
+        deterministic=True,  # TrMRL §5.2 evaluates the mean action
+        paper_target="TrMRL within 10% of the oracle on test tasks, ahead of RL2 on OOD (v in [3, 4])",
+    ),
+    "ml1-reach": Experiment(
+        key="ml1-reach",
+        scene="metaworld-ml1",
+        arms=(Arm("trmrl", "trmrl"),),
+        steps=5_000_000,
+        seeds=(0,),
+        splits=("train", "test"),
+        eval_trials=50,
+        deterministic=True,
+        scene_args=("--option", "env_name=reach-v3"),
+        paper_target="TrMRL paper: 100% success on ML1 reach",
+    ),
+}
+
+# Memory past the training context (Memo §5): trials 1x, 2x, 4x the training trial, and streaming caches.
+LONG_CONTEXT_MULTIPLES = (1, 2, 4)
+STREAM_WINDOW = 256  # cache entries kept in streaming mode (about half a training trial of raw tokens)
+
+
+def run_dir(experiment: Experiment, arm: Arm, seed: int) -> Path:
+    return RESULTS / f"{experiment.key}-{arm.name}-s{seed}"
+
+
+def trained_steps(directory: Path) -> int:
+    """Env steps of the newest iteration in a run's metrics.csv (0 if none)."""
+    rows = read_metrics(directory)
+    return int(rows[-1]["env_steps"]) if rows else 0
+
+
+def read_metrics(directory: Path) -> list[dict[str, float]]:
+    path = directory / "metrics.csv"
+    if not path.is_file():
+        return []
+    with path.open() as handle:
+        return [
+            {k: float(v) if v not in ("", None) else math.nan for k, v in r.items()}
+            for r in csv.DictReader(handle)
+        ]
+
+
+def train_args(experiment: Experiment, arm: Arm, seed: int, steps: int) -> list[str]:
+    """`main.py train` arguments of a run from scratch (a resumed run continues it bit for bit)."""
+    return [
+        *("train", "--scene", experiment.scene, "--agent", arm.agent, "--preset", "fast"),
+        *("--steps", str(steps), "--seed", str(seed)),
+        *("--out", str(run_dir(experiment, arm, seed).relative_to(ROOT))),
+        *experiment.scene_args,
+        *arm.train_args,
+    ]
+
+
+def train_command(experiment: Experiment, arm: Arm, seed: int, steps: int) -> list[str]:
+    directory = run_dir(experiment, arm, seed)
+    if (directory / "checkpoints" / "latest.pt").is_file():
+        return [sys.executable, "main.py", "train", "--resume", str(directory), "--steps", str(steps)]
+    return [sys.executable, "main.py", *train_args(experiment, arm, seed, steps)]
+
+
+def selected(experiment: Experiment, args: argparse.Namespace) -> list[tuple[Arm, int]]:
+    arms = [a for a in experiment.arms if not args.arms or a.name in args.arms]
+    unknown = set(args.arms or ()) - {a.name for a in experiment.arms}
+    if unknown:
+        raise SystemExit(
+            f"unknown arm(s) {sorted(unknown)}; {experiment.key} has {[a.name for a in experiment.arms]}"
+        )
+    seeds = args.seeds if args.seeds else experiment.seeds
+    return [(arm, seed) for seed in seeds for arm in arms]
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    experiment = EXPERIMENTS[args.experiment]
+    steps = args.steps or experiment.steps
+    pending = [
+        (a, s) for a, s in selected(experiment, args) if trained_steps(run_dir(experiment, a, s)) < steps
+    ]
+    running: list[tuple[subprocess.Popen[bytes], str]] = []
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "COMMIT").write_text(git_commit() + "\n")
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            arm, seed = pending.pop(0)
+            command = train_command(experiment, arm, seed, steps)
+            name = run_dir(experiment, arm, seed).name
+            print(f"start {name}: {' '.join(command[1:])}", flush=True)
+            with (RESULTS / f"{name}.log").open("ab") as log:
+                process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+            running.append((process, name))
+        time.sleep(5)
+        for process, name in list(running):
+            if process.poll() is not None:
+                running.remove((process, name))
+                print(f"done  {name}: exit {process.returncode}", flush=True)
+
+
+def git_commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def checkpoint_of(directory: Path) -> Path:
+    """The checkpoint an experiment reports: the last one (the step budget), not the noisy `best`."""
+    return directory / "checkpoints" / "latest.pt"
+
+
+def evaluate_run(
+    directory: Path,
+    split: str,
+    trials: int,
+    deterministic: bool,
+    scene_options: dict[str, Any] | None = None,
+    agent_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    import torch
+
+    from agents.evaluation import evaluate_policy, load_policy
+
+    torch.set_num_threads(1)
+    policy = load_policy(checkpoint_of(directory), scene_options, agent_options)
+    return evaluate_policy(policy, split, trials, seed=1, deterministic=deterministic)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    experiment = EXPERIMENTS[args.experiment]
+    for arm, seed in selected(experiment, args):
+        directory = run_dir(experiment, arm, seed)
+        if not checkpoint_of(directory).is_file():
+            continue
+        for split in experiment.splits:
+            result = evaluate_run(
+                directory, split, args.trials or experiment.eval_trials, experiment.deterministic
+            )
+            (directory / f"eval-{split}.json").write_text(json.dumps(result, indent=1))
+            print(f"{directory.name} {split}: trial return {result['trial_return']['mean']:.2f}", flush=True)
+
+
+def cmd_long_context(args: argparse.Namespace) -> None:
+    """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches."""
+    experiment = EXPERIMENTS["dktd"]
+    base = 500
+    for arm in (a for a in experiment.arms if a.name in ("memo", "fct")):
+        for seed in args.seeds or experiment.seeds:
+            directory = run_dir(experiment, arm, seed)
+            if not checkpoint_of(directory).is_file():
+                continue
+            rows = []
+            for multiple in LONG_CONTEXT_MULTIPLES:
+                for window in (0, STREAM_WINDOW):
+                    result = evaluate_run(
+                        directory,
+                        "test",
+                        args.trials,
+                        experiment.deterministic,
+                        {"trial_steps": base * multiple},
+                        {"stream_window": window},
+                    )
+                    rows.append(
+                        {
+                            "trial_steps": base * multiple,
+                            "stream_window": window,
+                            "trial_return": result["trial_return"],
+                            # Per 500 steps, so trials of different lengths compare.
+                            "return_per_500_steps": result["trial_return"]["mean"] / multiple,
+                            "episode_return": result["episode_return"],
+                        }
+                    )
+                    print(
+                        f"{directory.name} x{multiple} window {window}: {rows[-1]['return_per_500_steps']:.2f}"
+                    )
+            (directory / "long-context.json").write_text(json.dumps(rows, indent=1))
+
+
+# ------------------------------------------------------------------------------------------------ reporting
+
+
+def smoothed(values: list[float], window: int) -> list[float]:
+    out, total, queue = [], 0.0, []
+    for value in values:
+        queue.append(value)
+        total += value
+        if len(queue) > window:
+            total -= queue.pop(0)
+        out.append(total / len(queue))
+    return out
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    print(f"<!-- bench/results.py report, {date.today()}, {platform.machine()}, {os.cpu_count()} cores -->")
+    for experiment in EXPERIMENTS.values():
+        runs = [(a, s, run_dir(experiment, a, s)) for a, s in selected(experiment, args)]
+        runs = [(a, s, d) for a, s, d in runs if read_metrics(d)]
+        if not runs:
+            continue
+        print(f"\n### {experiment.scene} ({experiment.key}); {experiment.paper_target}\n")
+        header = ["arm", "seed", "env steps", "wall-clock min", "train return (last 10%)"]
+        header += [f"{split} trial return" for split in experiment.splits]
+        has_success = any(
+            json.loads(p.read_text()).get("success_rate") is not None
+            for _, _, d in runs
+            for p in d.glob("eval-*.json")
+        )
+        if has_success:
+            header += [f"{split} success" for split in experiment.splits]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for arm, seed, directory in runs:
+            rows = read_metrics(directory)
+            tail = rows[-max(1, len(rows) // 10) :]
+            cells = [
+                arm.name,
+                str(seed),
+                f"{int(rows[-1]['env_steps']):,}",
+                f"{rows[-1]['time_s'] / 60:.0f}",
+                f"{sum(r['trial_return'] for r in tail) / len(tail):.2f}",
+            ]
+            evals = {}
+            for split in experiment.splits:
+                path = directory / f"eval-{split}.json"
+                evals[split] = json.loads(path.read_text()) if path.is_file() else None
+            for split in experiment.splits:
+                e = evals[split]
+                cells.append(
+                    f"{e['trial_return']['mean']:.2f} ± {e['trial_return']['std']:.2f}" if e else "–"
+                )
+            if has_success:
+                for split in experiment.splits:
+                    e = evals[split]
+                    cells.append(f"{e['success_rate']:.2f}" if e and e["success_rate"] is not None else "–")
+            print("| " + " | ".join(cells) + " |")
+        for arm, seed, directory in runs:
+            for split in experiment.splits:
+                path = directory / f"eval-{split}.json"
+                if path.is_file():
+                    e = json.loads(path.read_text())
+                    per_episode = ", ".join(f"{v:.2f}" for v in e["episode_return"] if v is not None)
+                    print(f"\n{arm.name} s{seed} {split}, return per episode in trial: {per_episode}")
+        plot_curves(experiment, runs)
+    long_context_report(args)
+
+
+def long_context_report(args: argparse.Namespace) -> None:
+    experiment = EXPERIMENTS["dktd"]
+    tables = [
+        (arm.name, seed, json.loads((run_dir(experiment, arm, seed) / "long-context.json").read_text()))
+        for arm, seed in selected(experiment, args)
+        if (run_dir(experiment, arm, seed) / "long-context.json").is_file()
+    ]
+    if not tables:
+        return
+    print("\n### Memory at long context (Dark-Key-To-Door, return per 500 steps)\n")
+    columns = [(m, w) for m in LONG_CONTEXT_MULTIPLES for w in (0, STREAM_WINDOW)]
+    print(
+        "| arm | seed | " + " | ".join(f"{m}x{' stream ' + str(w) if w else ''}" for m, w in columns) + " |"
+    )
+    print("|" + "---|" * (len(columns) + 2))
+    for name, seed, rows in tables:
+        by = {(r["trial_steps"] // 500, r["stream_window"]): r["return_per_500_steps"] for r in rows}
+        print(f"| {name} | {seed} | " + " | ".join(f"{by.get(c, math.nan):.2f}" for c in columns) + " |")
+
+
+def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(plots skipped: pip install matplotlib)")
+        return
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    colours = {arm.name: f"C{i}" for i, arm in enumerate(experiment.arms)}
+    for arm, seed, directory in runs:
+        rows = read_metrics(directory)
+        steps = [r["env_steps"] / 1e6 for r in rows]
+        label = arm.name if seed == min(s for a, s, _ in runs if a == arm) else None
+        axes[0].plot(
+            steps, smoothed([r["trial_return"] for r in rows], 20), color=colours[arm.name], label=label
+        )
+        path = directory / f"eval-{experiment.splits[0]}.json"
+        if path.is_file():
+            e = json.loads(path.read_text())
+            values = [v for v in e["episode_return"] if v is not None]
+            axes[1].plot(range(len(values)), values, marker="o", color=colours[arm.name], label=label)
+    axes[0].set(xlabel="env steps (M)", ylabel="trial return (training, smoothed)", title=experiment.scene)
+    axes[1].set(
+        xlabel="episode index within trial",
+        ylabel=f"return ({experiment.splits[0]} tasks)",
+        title="in-context improvement",
+    )
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+    figure.tight_layout()
+    path = PLOTS / f"{experiment.key}.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    print(f"\n![{experiment.scene}](results/{path.name})")
+
+
+# ------------------------------------------------------------------------------------------ pretrained agents
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """Copy a run's last checkpoint into assets/pretrained/ and record how it was made and what it scores."""
+    import tomli_w
+
+    from agents.checkpoints import load_checkpoint
+    from agents.pretrained import MANIFEST, PRETRAINED_DIR
+
+    directory = Path(args.run).resolve()
+    experiment = next((e for e in EXPERIMENTS.values() if directory.name.startswith(f"{e.key}-")), None)
+    arms = experiment.arms if experiment is not None else ()
+    arm = next((a for a in arms if directory.name.startswith(f"{experiment.key}-{a.name}-s")), None)  # type: ignore[union-attr]
+    if experiment is None or arm is None:
+        raise SystemExit(
+            f"{directory} is not a run of bench/results.py (runs/results/<experiment>-<arm>-s<seed>)"
+        )
+    payload = load_checkpoint(checkpoint_of(directory))
+    config = payload["config"]
+    check = evaluate_run(directory, "test", args.check_trials, experiment.deterministic)
+    mean, std = check["trial_return"]["mean"], check["trial_return"]["std"]
+    # Sampling noise of the mean over `trials` tasks (3 standard errors), at least 5% of the value: the check
+    # repeats this evaluation and flags a checkpoint or code change that moves the score beyond it.
+    tolerance = max(3 * std / math.sqrt(args.check_trials), 0.05 * abs(mean))
+    evaluation = {}
+    for split in experiment.splits:
+        path = directory / f"eval-{split}.json"
+        if path.is_file():
+            e = json.loads(path.read_text())
+            evaluation[split] = {
+                "trials": e["trials"],
+                "trial_return": e["trial_return"]["mean"],
+                **({"success_rate": e["success_rate"]} if e["success_rate"] is not None else {}),
+            }
+    target = PRETRAINED_DIR / f"{config['scene']}-{config['agent']}.pt"
+    entry = {
+        "file": target.name,
+        "scene": config["scene"],
+        "agent": config["agent"],
+        "preset": config["preset"],
+        "command": "python main.py "
+        + " ".join(train_args(experiment, arm, int(config["seed"]), experiment.steps)),
+        "commit": (RESULTS / "COMMIT").read_text().strip() if (RESULTS / "COMMIT").is_file() else "unknown",
+        "env_steps": int(payload["counters"]["env_steps"]),
+        "wall_clock_minutes": round(read_metrics(directory)[-1]["time_s"] / 60, 1),
+        "check": {
+            "split": "test",
+            "trials": args.check_trials,
+            "seed": 1,
+            "deterministic": experiment.deterministic,
+            "trial_return": round(mean, 4),
+            "tolerance": round(tolerance, 4),
+        },
+        "evaluation": evaluation,
+    }
+    PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint_of(directory), target)
+    manifest_path = PRETRAINED_DIR / MANIFEST
+    entries = tomllib.loads(manifest_path.read_text())["agent"] if manifest_path.is_file() else []
+    entries = [e for e in entries if e["file"] != entry["file"]] + [entry]
+    header = (
+        "# Written by `python bench/results.py export RUN`; tests/test_pretrained.py repeats each `check`.\n"
+    )
+    manifest_path.write_text(header + tomli_w.dumps({"agent": entries}))
+    size = target.stat().st_size / 1e6
+    print(f"{target} ({size:.1f} MB): check trial return {mean:.3f} ± {tolerance:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, handler in (("train", cmd_train), ("evaluate", cmd_evaluate)):
+        p = sub.add_parser(name)
+        p.add_argument("experiment", choices=EXPERIMENTS)
+        p.add_argument("--arms", nargs="*")
+        p.add_argument("--seeds", nargs="*", type=int)
+        if name == "train":
+            p.add_argument("--steps", type=int, help="step budget (default: the experiment's)")
+            p.add_argument("--jobs", type=int, default=2, help="runs trained at once (one core each)")
+        else:
+            p.add_argument("--trials", type=int, help="evaluation trials (default: the experiment's)")
+        p.set_defaults(handler=handler)
+    p = sub.add_parser("long-context")
+    p.add_argument("--seeds", nargs="*", type=int)
+    p.add_argument("--trials", type=int, default=64)
+    p.set_defaults(handler=cmd_long_context, arms=None)
+    p = sub.add_parser("report")
+    p.set_defaults(handler=cmd_report, arms=None, seeds=None)
+    p = sub.add_parser("export")
+    p.add_argument("run", help="a run directory under runs/results")
+    p.add_argument("--check-trials", type=int, default=32)
+    p.set_defaults(handler=cmd_export)
+    args = parser.parse_args()
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()
