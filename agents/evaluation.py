@@ -61,9 +61,8 @@ def load_policy(
         agent.load_state_dict(payload["model"])
     except RuntimeError as error:
         changed = " with the options given" if scene_options or agent_options else ""
-        detail = [line.strip() for line in str(error).splitlines() if line.strip()][
-            -1
-        ]  # the first is a header
+        # torch's message is a header line, then one line per mismatch: name the last mismatch.
+        detail = [line.strip() for line in str(error).splitlines() if line.strip()][-1]
         raise ValueError(f"checkpoint {path} does not match its config{changed}: {detail[:200]}") from None
     return Policy(config, scene, agent.eval(), payload)
 

@@ -12,7 +12,7 @@ stopped (a finished run is skipped, an interrupted one resumes bit for bit with 
 
 Runs live in runs/results/<experiment>-<arm>-s<seed>/ (ordinary run directories: `main.py eval` and the GUI's
 "open run" read them). Training goes through `main.py train` in subprocesses, one torch thread each, so
-`--jobs 2` fills a 2-core machine. Plots need matplotlib (`pip install matplotlib`); tables do not.
+`--jobs 2` fills a 2-core machine. Plots need matplotlib (`pip install -e ".[results]"`); tables do not.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ class Experiment:
     deterministic: bool  # evaluate with the mean / most likely action
     scene_args: tuple[str, ...] = ()
     paper_target: str = ""
+    # Trial returns of reference policies, drawn as dashed lines (where they were measured, in the comment).
+    references: tuple[tuple[str, float], ...] = ()
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -83,6 +85,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         # Sampled actions: a memory agent explores with its policy's randomness in the first episodes.
         deterministic=False,
         paper_target="Memo paper: trial return well above 50 shows in-context learning; here Memo >= 60",
+        # ../shared/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a
+        # scripted agent that knows key and door scores ≈100 on this version (README, deviations).
+        references=(("random", 2.5), ("knows key and door", 100.0)),
     ),
     "hcv": Experiment(
         key="hcv",
@@ -370,7 +375,7 @@ def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> No
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("\n(plots skipped: pip install matplotlib)")
+        print('\n(plots skipped: pip install -e ".[results]")')
         return
     PLOTS.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -393,9 +398,15 @@ def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> No
         ylabel=f"return ({experiment.splits[0]} tasks)",
         title="in-context improvement",
     )
+    for name, value in experiment.references:
+        axes[0].axhline(value, color="grey", linestyle="--", linewidth=1)
+        axes[0].annotate(
+            name, (0, value), textcoords="offset points", xytext=(4, 3), color="grey", fontsize=8
+        )
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     figure.tight_layout()
     path = PLOTS / f"{experiment.key}.png"
     figure.savefig(path, dpi=110)
