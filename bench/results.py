@@ -183,7 +183,6 @@ def cmd_train(args: argparse.Namespace) -> None:
     running: list[tuple[subprocess.Popen[bytes], str]] = []
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "COMMIT").write_text(git_commit() + "\n")
     while pending or running:
         while pending and len(running) < args.jobs:
             arm, seed = pending.pop(0)
@@ -192,6 +191,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             command = train_command(experiment, arm, seed, steps)
             name = run_dir(experiment, arm, seed).name
             print(f"start {name}: {' '.join(command[1:])}", flush=True)
+            with (RESULTS / f"{name}.commits").open("a") as commits:  # the code of every (re)start
+                commits.write(f"{git_commit()} {' '.join(command[1:])}\n")
             with (RESULTS / f"{name}.log").open("ab") as log:
                 process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
             running.append((process, name))
@@ -200,6 +201,14 @@ def cmd_train(args: argparse.Namespace) -> None:
             if process.poll() is not None:
                 running.remove((process, name))
                 print(f"done  {name}: exit {process.returncode}", flush=True)
+
+
+def run_commits(directory: Path) -> str:
+    """The commits a run was trained at: the one it started at, then any it was resumed at."""
+    path = RESULTS / f"{directory.name}.commits"
+    lines = path.read_text().split("\n") if path.is_file() else []
+    commits = list(dict.fromkeys(line.split()[0] for line in lines if line.strip()))
+    return ", ".join(commits) or "unknown"
 
 
 def git_commit() -> str:
@@ -458,7 +467,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         "preset": config["preset"],
         "command": "python main.py "
         + " ".join(train_args(experiment, arm, int(config["seed"]), experiment.steps)),
-        "commit": (RESULTS / "COMMIT").read_text().strip() if (RESULTS / "COMMIT").is_file() else "unknown",
+        "commit": run_commits(directory),
         "env_steps": int(payload["counters"]["env_steps"]),
         "wall_clock_minutes": round(read_metrics(directory)[-1]["time_s"] / 60, 1),
         "check": {
