@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from agents.encoders import ImageEncoder
+from agents.encoders import ImageEncoder, ObservationNormalizer
 
 ActionKind = Literal["discrete", "continuous"]
 ACTION_KINDS: tuple[str, ...] = ("discrete", "continuous")
@@ -78,6 +78,10 @@ class AgentSpec:
     head_hidden: tuple[int, ...] = hp((64, 64), "hidden sizes of the tanh MLP policy and value heads")
     init_std: float = hp(1.0, "initial std of the state-independent Gaussian policy (continuous actions)")
     output_gain: float = hp(1.0, "Xavier gain of the policy's output layer (0.01 for Ant / Meta-World)")
+    normalize_observations: bool = hp(
+        False,
+        "standardise vector observations by running mean / std (CleanRL's MuJoCo PPO; not in the papers' code)",
+    )
     # The image encoder (agents/encoders.py); read only when the scene's observations begin with an image.
     image_features: int = hp(
         256, "image observations only: CNN output features that replace the image in the token"
@@ -216,7 +220,12 @@ class Agent(nn.Module, ABC):
         self.act_dim = act_dim
         self.task_dim = task_dim
         self.image_encoder: ImageEncoder | None = None
+        self.obs_normalizer: ObservationNormalizer | None = None
         obs_features = obs_dim
+        if spec.normalize_observations:
+            if image_shape is not None:
+                raise ValueError("normalize_observations is for vector observations; this scene's are images")
+            self.obs_normalizer = ObservationNormalizer(obs_dim)  # buffers only: no weights drawn
         if image_shape is not None:
             # Built first, so a vector-only agent draws its initial weights exactly as before.
             self.image_encoder = ImageEncoder(image_shape, spec.image_features, spec.cnn_channels)
@@ -257,6 +266,8 @@ class Agent(nn.Module, ABC):
             )
         dtype = self.dtype
         obs = tokens.obs
+        if self.obs_normalizer is not None:
+            obs = self.obs_normalizer(obs.to(dtype))
         if self.image_encoder is not None:
             obs = self.image_encoder.encode_observation(obs.to(dtype), valid)
         parts = [

@@ -11,7 +11,8 @@ Presets:
   results used AMAGO, an off-policy learner, so there is no PPO setting to copy there) — deviation: a
   constant learning rate, no warm-up / cosine schedule, and no ReLIC partial updates.
 * `fast` — settings chosen to show learning within minutes on a 2-core CPU: smaller models, larger learning
-  rates, fewer epochs. Not the papers' numbers; the resolved config shows every difference.
+  rates, fewer epochs, and on MuJoCo running observation standardisation (CleanRL's). Not the papers'
+  numbers; the resolved config shows every difference.
 * `default` — CleanRL's PPO defaults, for any (agent, scene).
 """
 
@@ -219,6 +220,10 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
                 # the mean is a large KL: at 3e-4 its updates clipped 35-50% of the ratios with approx-KL 0.04-0.06
                 # per iteration and learning stalled (docs/results.md); 1e-4 is still 3x the paper's 3e-5.
                 ppo["policy_lr"] = 1e-4
+            # Running observation standardisation, as CleanRL's MuJoCo PPO: HalfCheetah's joint velocities
+            # reach ±10, and without it even the oracle MLP stayed near standing still for 3M steps here
+            # (docs/results.md). The papers' code (garage) does not normalise observations.
+            values["agent_config"]["normalize_observations"] = True
             return values | {"num_envs": 16, "total_steps": 2_000_000, "ppo": ppo}
         if family == "metaworld":
             return values | {

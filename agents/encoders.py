@@ -129,3 +129,46 @@ class ImageEncoder(nn.Module):
             rows = valid.reshape(-1).nonzero().squeeze(1)
             encoded = images.new_zeros(images.shape[0], self.features).index_copy(0, rows, self(images[rows]))
         return torch.cat((encoded.view(*lead, self.features), vector), dim=-1)
+
+
+class ObservationNormalizer(nn.Module):
+    """Running mean / variance standardisation of vector observations, as Gymnasium's `NormalizeObservation`
+    (and CleanRL's MuJoCo PPO) do: (obs - mean) / sqrt(var + 1e-8), clipped to ±10.
+
+    The statistics are buffers of the agent, so checkpoints carry them and `step`, `evaluate`, the player and
+    `eval` all see the same function. They change only through `update`, which the trainer calls after each
+    PPO update with that iteration's observations: within an iteration acting and the update's recomputation
+    use identical statistics, so PPO's ratio compares the same function (Gymnasium's wrapper updates every
+    step and stores already-normalised observations instead).
+    """
+
+    CLIP = 10.0
+    EPSILON = 1e-8
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        # float64: the count reaches tens of millions and the parallel-variance update subtracts close values.
+        self.register_buffer("mean", torch.zeros(size, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(size, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    def forward(self, obs: Tensor) -> Tensor:
+        scaled = (obs.double() - self.mean) / torch.sqrt(self.var + self.EPSILON)
+        return scaled.clamp(-self.CLIP, self.CLIP).to(obs.dtype)
+
+    @torch.no_grad()
+    def update(self, obs: Tensor) -> None:
+        """Fold a batch (..., size) into the statistics (Chan et al.'s parallel mean / variance update)."""
+        batch = obs.reshape(-1, self.mean.numel()).double()
+        n = float(batch.shape[0])
+        if n == 0:
+            return
+        batch_mean = batch.mean(dim=0)
+        batch_var = batch.var(dim=0, correction=0)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean += delta * n / total
+        self.var.copy_(
+            (self.var * self.count + batch_var * n + delta.square() * self.count * n / total) / total
+        )
+        self.count.copy_(total)

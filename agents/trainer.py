@@ -306,6 +306,9 @@ class Trainer:
             # Weights and optimiser are as before this iteration, which is dropped whole (as a stopped
             # rollout is), so a resumed run still repeats the original bit for bit.
             raise TrainingStopped from None
+        if self.agent.obs_normalizer is not None:
+            # After the update, so this iteration acted and was updated under the same statistics.
+            self.agent.obs_normalizer.update(rollout.tokens.obs)
         update_s = time.perf_counter() - start - rollout_s
         self._next_generator_state = self.generator.get_state()
 

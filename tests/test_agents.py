@@ -139,6 +139,26 @@ def test_cached_step_equals_evaluate(name: str, overrides: dict[str, Any], kind:
     assert_step_equals_evaluate(agent, seq, run(agent, seq))
 
 
+@pytest.mark.parametrize("name", ["trmrl", "memo", "rl2", "mlp"])
+def test_observation_normalisation_is_part_of_both_paths(name: str) -> None:
+    """With running statistics far from (0, 1), `step` and `evaluate` still agree, and both differ from the
+    same agent without the normaliser (so the statistics are really applied)."""
+    agent = small(name, normalize_observations=True)
+    seq = random_trials(3, 40, "continuous", trial_len=20, task_dim=agent.task_dim)
+    raw = small(name)
+    raw.load_state_dict({k: v for k, v in agent.state_dict().items() if not k.startswith("obs_normalizer.")})
+    agent.obs_normalizer.update(seq.obs * 4 + 3)
+    assert_step_equals_evaluate(agent, seq, run(agent, seq))
+    with torch.no_grad():
+        normalised, raw_out = agent.evaluate(seq, ones_mask(seq)), raw.evaluate(seq, ones_mask(seq))
+    assert not torch.allclose(params(normalised.dist), params(raw_out.dist), atol=1e-3)
+    assert set(agent.state_dict()) - set(raw.state_dict()) == {
+        "obs_normalizer.mean",
+        "obs_normalizer.var",
+        "obs_normalizer.count",
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "overrides"),
     [("memo", {}), ("rmt", {}), ("fct", {}), ("memo", {"stream_window": 20})],

@@ -11,6 +11,7 @@ import itertools
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from test_agents import (
@@ -31,7 +32,7 @@ from test_agents import (
 from torch import Tensor
 
 from agents import AGENTS, Agent, TokenBatch, describe_agents, make_agent, make_spec
-from agents.encoders import ImageEncoder, conv_output_size, split_observation
+from agents.encoders import ImageEncoder, ObservationNormalizer, conv_output_size, split_observation
 from agents.trainer import build_agent
 
 IMAGE = (16, 16, 3)
@@ -253,3 +254,25 @@ def test_build_agent_reads_the_scene_image_shape() -> None:
         agent = build_agent(config, scene, trials)  # type: ignore[arg-type]
         assert agent.image_shape == image_shape
         assert agent.token_dim == (16 + VEC if image_shape else 16 * 16 * 4 + VEC) + ACT + 2
+
+
+def test_observation_normalizer_matches_the_statistics_of_all_batches_seen() -> None:
+    rng = np.random.default_rng(0)
+    normalizer = ObservationNormalizer(3)
+    assert torch.equal(normalizer(torch.ones(2, 3)), torch.ones(2, 3))  # fresh: mean 0, variance 1
+    batches = [rng.normal([5, -2, 0], [3, 0.1, 1], size=(n, 3)).astype(np.float32) for n in (10, 300, 7)]
+    for batch in batches:
+        normalizer.update(torch.from_numpy(batch))
+    seen = np.concatenate(batches).astype(np.float64)
+    np.testing.assert_allclose(normalizer.mean.numpy(), seen.mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(normalizer.var.numpy(), seen.var(axis=0), rtol=1e-9)
+    out = normalizer(torch.tensor(seen, dtype=torch.float32))
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.mean(dim=0).numpy(), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(dim=0, correction=0).numpy(), 1, atol=1e-4)
+    far = normalizer(torch.tensor([[1e6, 0.0, 0.0]]))
+    assert far[0, 0] == ObservationNormalizer.CLIP
+    with pytest.raises(ValueError, match="vector observations"):
+        make_agent(
+            "mlp", 64 * 64 * 3 + 2, "discrete", 4, image_shape=(64, 64, 3), normalize_observations=True
+        )

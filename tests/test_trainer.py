@@ -80,6 +80,42 @@ def test_resume_continues_bit_for_bit(tmp_path: Path) -> None:
     assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
 
 
+def test_observation_statistics_follow_the_rollouts_and_resume_exactly(tmp_path: Path) -> None:
+    """The MuJoCo fast preset standardises observations: after each iteration the statistics are those of every
+    observation collected so far, and they are part of the checkpoint (resume continues bit for bit)."""
+    values = {"num_envs": 2, "checkpoint_every": 1, "ppo": {"update_epochs": 1}}
+    config = resolve_config("halfcheetah-vel", "mlp", "fast", overrides=values)
+    assert config.agent_config["normalize_observations"] and config.ppo.policy_lr == 3e-4
+    assert (
+        resolve_config("halfcheetah-vel", "trmrl", "paper").to_dict()["agent_config"][
+            "normalize_observations"
+        ]
+        is False
+    )  # the paper preset stays the papers' (garage does not normalise)
+    seen = []
+    straight = Trainer(config, tmp_path / "straight")
+    straight.events.metrics.connect(lambda _: None)
+    original = straight.agent.obs_normalizer.update
+    straight.agent.obs_normalizer.update = lambda obs: (seen.append(obs.clone()), original(obs))[1]
+    expected = [straight.iterate() for _ in range(2)]
+    straight.close()
+    everything = torch.cat([obs.reshape(-1, obs.shape[-1]) for obs in seen]).double()
+    stats = straight.agent.obs_normalizer
+    assert stats.count.item() == 2 * 2 * 400
+    torch.testing.assert_close(stats.mean, everything.mean(dim=0))
+    torch.testing.assert_close(stats.var, everything.var(dim=0, correction=0))
+
+    first = Trainer(config, tmp_path / "resumed")
+    first.iterate()
+    first.close()
+    resumed = Trainer.from_run(tmp_path / "resumed")
+    second = resumed.iterate()
+    resumed.close()
+    assert second["trial_return"] == expected[1]["trial_return"]
+    for name, tensor in straight.agent.state_dict().items():
+        assert torch.equal(tensor, resumed.agent.state_dict()[name]), name
+
+
 def test_a_truncated_latest_checkpoint_is_refused_and_the_run_is_left_intact(tmp_path: Path) -> None:
     trainer = Trainer(tiny_config(), tmp_path / "run")
     trainer.iterate()
