@@ -31,6 +31,15 @@ class PretrainedAgent:
     check: dict[str, Any]  # split, trials, seed, deterministic, trial_return, tolerance
     evaluation: dict[str, Any]  # the larger evaluation reported in docs/results.md
 
+    @property
+    def metrics_path(self) -> Path:
+        """The training run's metrics.csv, shipped beside the checkpoint (the GUI draws its curves)."""
+        return metrics_file(self.path)
+
+
+def metrics_file(checkpoint: Path) -> Path:
+    return checkpoint.with_name(f"{checkpoint.stem}.metrics.csv")
+
 
 def pretrained_agents(directory: Path = PRETRAINED_DIR) -> list[PretrainedAgent]:
     """Every entry of the manifest in `directory` (none if there is no manifest)."""

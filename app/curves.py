@@ -135,6 +135,9 @@ class CurvesPanel(QWidget):
             self._run_box.addItem(label, run_id)
         self._schedule()
 
+    def has_run(self, run_id: str) -> bool:
+        return run_id in self._runs
+
     def append(self, run_id: str, metrics: Mapping[str, object]) -> None:
         """Record one training iteration; non-numeric values are ignored. x is `env_steps` (else the
         iteration, else the record count)."""

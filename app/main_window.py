@@ -414,9 +414,25 @@ class MainWindow(QMainWindow):
         # A shipped pretrained agent for these choices is what a new user should see first (assets/pretrained).
         shipped = find_pretrained(config.scene, config.agent, config.preset)
         seed = self.player_worker.seed
+        if shipped is not None:
+            self._show_pretrained_curves(shipped.metrics_path, f"pretrained {config.agent} on {config.scene}")
         self.player_worker.build(
             fresh_player(config, seed) if shipped is None else pretrained_player(shipped.path, config, seed)
         )
+
+    def _show_pretrained_curves(self, metrics_path: Path, label: str) -> None:
+        """How the shipped agent was trained, as a run in the curves panel (once per window)."""
+        run_id = f"pretrained:{metrics_path.name}"
+        if self.curves.has_run(run_id) or not metrics_path.is_file():
+            return
+        try:
+            rows = read_metrics_csv(metrics_path)
+        except (OSError, csv.Error) as error:
+            self.banner.show_message(error_text(f"reading {metrics_path}", error))
+            return
+        self.curves.add_run(run_id, label)
+        for row in rows:
+            self.curves.append(run_id, row)
 
     def _on_choice_changed(self) -> None:
         if self.training_active():
@@ -641,6 +657,8 @@ class MainWindow(QMainWindow):
         if info.checkpoint is not None and self._open_run is None:
             self._open_payload = info.checkpoint
         self._player_status.setText(f"player: {info.config.agent} on {info.config.scene} ({info.source})")
+        if info.source.startswith("pretrained"):
+            self.play()  # a trained agent acting is what the window opens with
 
     def _on_frame_ready(self) -> None:
         if self._closed:

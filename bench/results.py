@@ -432,7 +432,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     import tomli_w
 
     from agents.checkpoints import load_checkpoint
-    from agents.pretrained import MANIFEST, PRETRAINED_DIR
+    from agents.pretrained import MANIFEST, PRETRAINED_DIR, metrics_file
 
     directory = Path(args.run).resolve()
     experiment = next((e for e in EXPERIMENTS.values() if directory.name.startswith(f"{e.key}-")), None)
@@ -482,6 +482,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     }
     PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint_of(directory), target)
+    shutil.copyfile(directory / "metrics.csv", metrics_file(target))
     manifest_path = PRETRAINED_DIR / MANIFEST
     entries = tomllib.loads(manifest_path.read_text())["agent"] if manifest_path.is_file() else []
     entries = [e for e in entries if e["file"] != entry["file"]] + [entry]

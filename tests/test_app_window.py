@@ -212,6 +212,10 @@ def test_a_shipped_pretrained_agent_is_watched_and_train_starts_from_scratch(
     info = window.player_info()
     assert info.source.startswith("pretrained") and info.checkpoint is None
     assert f"{shipped.env_steps:,} env steps" in info.source
+    qtbot.waitUntil(lambda: window.playing, timeout=WAIT_MS)  # it acts at once
+    # How it was trained is in the curves panel, as a run of its own.
+    steps, _ = window.curves.series(f"pretrained:{shipped.metrics_path.name}", "trial_return")
+    assert len(steps) > 0 and steps[-1] == shipped.env_steps
     window.train()
     qtbot.waitUntil(lambda: window.trainer_worker.info is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.training_active(), timeout=WAIT_MS)
