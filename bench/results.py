@@ -356,7 +356,45 @@ def cmd_report(args: argparse.Namespace) -> None:
                     per_episode = ", ".join(f"{v:.2f}" for v in e["episode_return"] if v is not None)
                     print(f"\n{arm.name} s{seed} {split}, return per episode in trial: {per_episode}")
         plot_curves(experiment, runs)
+        other_runs_report(experiment, {d for _, _, d in runs})
     long_context_report(args)
+
+
+def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
+    """Runs of this experiment's scene kept for comparison (e.g. an earlier preset), renamed out of the arms,
+    each next to its arm (seed 0) at the same number of env steps."""
+    others = sorted(
+        d
+        for d in RESULTS.glob(f"{experiment.key}-*")
+        if d.is_dir() and d not in reported and read_metrics(d) and not d.name.endswith("-s99")
+    )
+    if not others:
+        return
+
+    def near(directory: Path, steps: int) -> dict[str, float]:
+        """Means over the iterations in the last 20% of env steps before `steps`."""
+        rows = [r for r in read_metrics(directory) if 0.8 * steps <= r["env_steps"] <= steps]
+        keys = ("trial_return", "approx_kl", "clip_fraction")
+        return {k: sum(r[k] for r in rows) / len(rows) if rows else math.nan for k in keys}
+
+    print(
+        f"\nOther {experiment.key} runs (renamed out of the arms; their config.toml says how they differ), each"
+    )
+    print("beside its arm at the same env steps (means over the last 20% of steps before that point):\n")
+    print(
+        "| run | env steps | train return | approx-KL | clip fraction | arm | arm's train return | arm's clip fraction |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for directory in others:
+        rest = directory.name.removeprefix(f"{experiment.key}-")
+        arm = max((a for a in experiment.arms if rest.startswith(f"{a.name}-")), key=lambda a: len(a.name))
+        steps = trained_steps(directory)
+        mine, theirs = near(directory, steps), near(run_dir(experiment, arm, 0), steps)
+        print(
+            f"| {directory.name} | {steps:,} | {mine['trial_return']:.2f} | {mine['approx_kl']:.4f} | "
+            f"{mine['clip_fraction']:.3f} | {arm.name} | {theirs['trial_return']:.2f} | "
+            f"{theirs['clip_fraction']:.3f} |"
+        )
 
 
 def long_context_report(args: argparse.Namespace) -> None:
