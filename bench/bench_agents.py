@@ -118,29 +118,33 @@ def latency_table(quick: bool) -> None:
     print("\n### Step latency, batch 16, 2 threads, ~500-step context\n")
     print("| agent | preset | env dims (obs / act) | median ms | p90 ms | max ms | env-steps/s |")
     print("|---|---|---|---|---|---|---|")
+    # The bf16 row asks whether lower precision lifts TrMRL's fp32 matmul floor on this CPU (avx512_bf16):
+    # the same weights in bfloat16, inference only.
     rows = [
-        ("trmrl", "mujoco", CHEETAH),
-        ("trmrl", "metaworld", METAWORLD),
-        ("memo", "gridworld", GRID),
-        ("rmt", "gridworld", GRID),
-        ("fct", "gridworld", GRID),
-        ("rl2", None, GRID),
-        ("mlp", None, GRID),
+        ("trmrl", "mujoco", CHEETAH, torch.float32),
+        ("trmrl", "mujoco", CHEETAH, torch.bfloat16),
+        ("trmrl", "metaworld", METAWORLD, torch.float32),
+        ("memo", "gridworld", GRID, torch.float32),
+        ("rmt", "gridworld", GRID, torch.float32),
+        ("fct", "gridworld", GRID, torch.float32),
+        ("rl2", None, GRID, torch.float32),
+        ("mlp", None, GRID, torch.float32),
     ]
     steppers = []
-    for name, preset, env in rows:
+    for name, preset, env, dtype in rows:
         torch.manual_seed(0)
-        agent = make_agent(name, env.obs_dim, env.kind, env.act_dim, preset=preset).eval()
+        agent = make_agent(name, env.obs_dim, env.kind, env.act_dim, preset=preset).eval().to(dtype)
         steppers.append(Stepper(agent, env, 16))
     # Interleaved rounds: a burst of load from other processes on the shared cores hits every agent alike.
     for _ in range(4 if quick else 10):
         for stepper in steppers:
             stepper.timed_steps(50)
-    for (name, preset, env), stepper in zip(rows, steppers, strict=True):
+    for (name, preset, env, dtype), stepper in zip(rows, steppers, strict=True):
         times = sorted(stepper.times)
         median = statistics.median(times)
+        label = (preset or "-") + (", bf16 weights" if dtype == torch.bfloat16 else "")
         print(
-            f"| {name} | {preset or '-'} | {env.obs_dim} / {env.act_dim} {env.kind} | {median * 1e3:.2f} | "
+            f"| {name} | {label} | {env.obs_dim} / {env.act_dim} {env.kind} | {median * 1e3:.2f} | "
             f"{times[int(0.9 * len(times))] * 1e3:.2f} | {times[-1] * 1e3:.2f} | {16 / median:,.0f} |"
         )
     matmul_share(steppers[0], 200)
