@@ -292,8 +292,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     scene_options = dict(parse_assignment(text, "--option") for text in args.option)
     policy = load_policy(args.checkpoint, scene_options, parse_agent_options(args.agent_option))
+    if args.window_steps is not None and args.window_steps < 1:
+        raise CommandError(f"--window-steps must be at least 1, got {args.window_steps}")
     result = evaluate_policy(
-        policy, args.split, args.episodes, seed=args.seed, deterministic=args.deterministic
+        policy,
+        args.split,
+        args.episodes,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        window_steps=args.window_steps,
     )
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
@@ -432,6 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="agent hyper-parameter to evaluate with, e.g. stream_window=256 (a bounded streaming cache)",
+    )
+    evaluate.add_argument(
+        "--window-steps",
+        type=int,
+        metavar="N",
+        help="also report the return per consecutive N-step window of the trial (late-trial performance)",
     )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)

@@ -74,10 +74,13 @@ def evaluate_policy(
     seed: int = 1,
     deterministic: bool = False,
     bin_steps: int = 20,
+    window_steps: int | None = None,
 ) -> dict[str, Any]:
     """Run `trials` trials (one task each) from `split`; JSON-ready results.
 
     `episode_return[k]` / `success[k]`: mean over trials of episode k of the trial (the in-context curve);
+    `return_per_window` (with `window_steps`): mean return over consecutive windows of the trial's steps, which
+    shows whether an agent keeps its performance late in a trial longer than it was trained on;
     `adaptation_curve[k][j]`: mean reward summed over steps [j*bin_steps, (j+1)*bin_steps) of episode k.
     """
     scene = policy.scene
@@ -133,6 +136,19 @@ def evaluate_policy(
             }
             for key in scene.score_keys
         },
+        **(
+            {
+                "return_per_window": {
+                    "window_steps": window_steps,
+                    "mean": [
+                        round(float(rewards.sum(dim=1).mean()), 6)
+                        for rewards in rollout.rewards.double().split(window_steps, dim=1)
+                    ],
+                }
+            }
+            if window_steps
+            else {}
+        ),
         "adaptation_curve": {
             "bin_steps": bin_steps,
             "episodes": [

@@ -231,6 +231,7 @@ def evaluate_run(
     deterministic: bool,
     scene_options: dict[str, Any] | None = None,
     agent_options: dict[str, Any] | None = None,
+    window_steps: int | None = None,
 ) -> dict[str, Any]:
     import torch
 
@@ -238,7 +239,9 @@ def evaluate_run(
 
     torch.set_num_threads(1)
     policy = load_policy(checkpoint_of(directory), scene_options, agent_options)
-    return evaluate_policy(policy, split, trials, seed=1, deterministic=deterministic)
+    return evaluate_policy(
+        policy, split, trials, seed=1, deterministic=deterministic, window_steps=window_steps
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -274,6 +277,7 @@ def cmd_long_context(args: argparse.Namespace) -> None:
                         experiment.deterministic,
                         {"trial_steps": base * multiple},
                         {"stream_window": window},
+                        window_steps=base,
                     )
                     rows.append(
                         {
@@ -282,7 +286,7 @@ def cmd_long_context(args: argparse.Namespace) -> None:
                             "trial_return": result["trial_return"],
                             # Per 500 steps, so trials of different lengths compare.
                             "return_per_500_steps": result["trial_return"]["mean"] / multiple,
-                            "episode_return": result["episode_return"],
+                            "return_per_window": result["return_per_window"]["mean"],
                         }
                     )
                     print(
@@ -406,15 +410,63 @@ def long_context_report(args: argparse.Namespace) -> None:
     ]
     if not tables:
         return
-    print("\n### Memory at long context (Dark-Key-To-Door, return per 500 steps)\n")
-    columns = [(m, w) for m in LONG_CONTEXT_MULTIPLES for w in (0, STREAM_WINDOW)]
-    print(
-        "| arm | seed | " + " | ".join(f"{m}x{' stream ' + str(w) if w else ''}" for m, w in columns) + " |"
-    )
-    print("|" + "---|" * (len(columns) + 2))
+    print("\n### Memory at long context (Dark-Key-To-Door, trained on 500-step trials)\n")
+    print("Return per 500 steps over the whole trial, and in each consecutive 500-step window of it:\n")
+    print("| arm | seed | trial (training trials) | cache | return per 500 steps | per 500-step window |")
+    print("|---|---|---|---|---|---|")
     for name, seed, rows in tables:
-        by = {(r["trial_steps"] // 500, r["stream_window"]): r["return_per_500_steps"] for r in rows}
-        print(f"| {name} | {seed} | " + " | ".join(f"{by.get(c, math.nan):.2f}" for c in columns) + " |")
+        for row in rows:
+            cache = f"streaming, newest {row['stream_window']}" if row["stream_window"] else "whole"
+            windows = ", ".join(f"{v:.1f}" for v in row["return_per_window"])
+            print(
+                f"| {name} | {seed} | {row['trial_steps']} ({row['trial_steps'] // 500}x) | {cache} | "
+                f"{row['return_per_500_steps']:.2f} | {windows} |"
+            )
+    plot_long_context(tables)
+
+
+def plot_long_context(tables: list[tuple[str, int, list[dict[str, Any]]]]) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    figure, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, seed, rows) in enumerate(tables):
+        longest = max(rows, key=lambda r: (r["trial_steps"], r["stream_window"] == 0))
+        for row in rows:
+            if row["trial_steps"] != longest["trial_steps"]:
+                continue
+            style = "--" if row["stream_window"] else "-"
+            label = f"{name} s{seed}" + (
+                f", streaming {row['stream_window']}" if row["stream_window"] else ""
+            )
+            windows = row["return_per_window"]
+            ax.plot(
+                [500 * (k + 0.5) for k in range(len(windows))],
+                windows,
+                style,
+                marker="o",
+                color=f"C{i}",
+                label=label,
+            )
+    ax.axvline(500, color="grey", linestyle=":", linewidth=1)
+    ax.annotate(
+        "training trial", (500, 0), textcoords="offset points", xytext=(4, 4), color="grey", fontsize=8
+    )
+    ax.set(
+        xlabel="trial step",
+        ylabel="return per 500-step window",
+        title="Dark-Key-To-Door past the training context",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(PLOTS / "long-context.png", dpi=100)
+    plt.close(figure)
+    print("\n![long context](results/long-context.png)")
 
 
 def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:

@@ -125,11 +125,14 @@ def test_eval_runs_longer_trials_and_streaming_caches_and_refuses_bad_options(tm
     assert trained.returncode == 0, trained.stderr
     longer = engram(
         "eval", "--checkpoint", str(run), "--episodes", "2", "--option", "trial_steps=1000",
-        "--agent-option", "stream_window=96", "--json",
+        "--agent-option", "stream_window=96", "--window-steps", "300", "--json",
     )  # fmt: skip
     assert longer.returncode == 0, longer.stderr
     result = json.loads(longer.stdout)
     assert result["steps_per_trial"] == 1000 and len(result["episode_return"]) == 20  # 50-step episodes
+    windows = result["return_per_window"]
+    assert windows["window_steps"] == 300 and len(windows["mean"]) == 4  # 300, 300, 300, 100 steps
+    assert sum(windows["mean"]) == pytest.approx(result["trial_return"]["mean"], abs=1e-5)
     for flag, text, message in (
         ("--agent-option", "stream_window=wide", "expects int"),
         ("--agent-option", "d_model=32", "does not match its config with the options given"),
