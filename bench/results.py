@@ -454,7 +454,13 @@ def plot_long_context(tables: list[tuple[str, int, list[dict[str, Any]]]]) -> No
             )
     ax.axvline(500, color="grey", linestyle=":", linewidth=1)
     ax.annotate(
-        "training trial", (500, 0), textcoords="offset points", xytext=(4, 4), color="grey", fontsize=8
+        "end of a training trial",
+        (500, 0.02),
+        xycoords=("data", "axes fraction"),
+        textcoords="offset points",
+        xytext=(4, 0),
+        color="grey",
+        fontsize=8,
     )
     ax.set(
         xlabel="trial step",
