@@ -360,8 +360,54 @@ def cmd_report(args: argparse.Namespace) -> None:
                     per_episode = ", ".join(f"{v:.2f}" for v in e["episode_return"] if v is not None)
                     print(f"\n{arm.name} s{seed} {split}, return per episode in trial: {per_episode}")
         plot_curves(experiment, runs)
+        if experiment.key == "hcv":
+            adaptation_report(experiment, runs)
         other_runs_report(experiment, {d for _, _, d in runs})
     long_context_report(args)
+
+
+def adaptation_report(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:
+    """TrMRL's fast-adaptation view: reward per 20-step bin within the first episode of a trial."""
+    curves = []
+    for arm, seed, directory in runs:
+        for split in experiment.splits:
+            path = directory / f"eval-{split}.json"
+            if path.is_file():
+                curve = json.loads(path.read_text())["adaptation_curve"]
+                curves.append((arm.name, seed, split, curve["bin_steps"], curve["episodes"][0]))
+    if not curves:
+        return
+    print("\nWithin-episode adaptation, first episode of a trial (reward per 20-step bin):\n")
+    print("| arm | seed | split | " + " | ".join(f"bin {k}" for k in range(len(curves[0][4]))) + " |")
+    print("|" + "---|" * (3 + len(curves[0][4])))
+    for name, seed, split, _, bins in curves:
+        print(f"| {name} | {seed} | {split} | " + " | ".join(f"{v:.2f}" for v in bins) + " |")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    colours = {arm.name: f"C{i}" for i, arm in enumerate(experiment.arms)}
+    figure, ax = plt.subplots(figsize=(7, 4))
+    for name, seed, split, bin_steps, bins in curves:
+        style = "-" if split == experiment.splits[0] else "--"
+        x = [bin_steps * (k + 0.5) for k in range(len(bins))]
+        ax.plot(
+            x, bins, style, marker="o", markersize=3, color=colours[name], label=f"{name} s{seed} {split}"
+        )
+    ax.set(
+        xlabel="step within the first episode",
+        ylabel="reward per 20-step bin",
+        title=f"{experiment.scene}: adaptation",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(PLOTS / f"{experiment.key}-adaptation.png", dpi=100)
+    plt.close(figure)
+    print(f"\n![adaptation](results/{experiment.key}-adaptation.png)")
 
 
 def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
