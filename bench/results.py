@@ -102,7 +102,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         seeds=(0, 1, 2),
         splits=("test", "ood"),
         eval_trials=40,
-        deterministic=True,  # TrMRL §5.2 evaluates the mean action
+        deterministic=True,  # the mean action: our choice for continuous control (no sampling noise)
         paper_target="TrMRL within 10% of the oracle on test tasks, ahead of RL2 on OOD (v in [3, 4])",
         # Standing still earns -|v*| per step: 2 episodes x 200 steps x E[v*] (1.49 m/s over 4,000 test tasks).
         references=(("standing still (test tasks)", -597.0),),
@@ -121,7 +121,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     ),
 }
 
-# Memory past the training context (Memo §5): trials 1x, 2x, 4x the training trial, and streaming caches.
+# Memory past the training context (memo.md, "Results reported"): trials 1x, 2x, 4x the training trial, and
+# streaming caches.
 LONG_CONTEXT_MULTIPLES = (1, 2, 4)
 STREAM_WINDOW = 256  # cache entries kept in streaming mode (about half a training trial of raw tokens)
 
@@ -439,7 +440,10 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for directory in others:
         rest = directory.name.removeprefix(f"{experiment.key}-")
-        arm = max((a for a in experiment.arms if rest.startswith(f"{a.name}-")), key=lambda a: len(a.name))
+        matching = [a for a in experiment.arms if rest.startswith(f"{a.name}-")]
+        if not matching:
+            continue
+        arm = max(matching, key=lambda a: len(a.name))
         steps = trained_steps(directory)
         mine, theirs = near(directory, steps), near(run_dir(experiment, arm, 0), steps)
         print(
