@@ -263,8 +263,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_long_context(args: argparse.Namespace) -> None:
     """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches."""
+    from scenes.registry import make_scene
+
     experiment = EXPERIMENTS["dktd"]
-    base = 500
+    base = int(make_scene(experiment.scene).trial_steps or 0)  # the training trial
     for arm in (a for a in experiment.arms if a.name in ("memo", "fct")):
         for seed in args.seeds or experiment.seeds:
             directory = run_dir(experiment, arm, seed)
@@ -347,8 +349,11 @@ def cmd_report(args: argparse.Namespace) -> None:
                 evals[split] = json.loads(path.read_text()) if path.is_file() else None
             for split in experiment.splits:
                 e = evals[split]
+                # An evaluation of an earlier checkpoint than the run's last iteration says so.
+                stale = e is not None and e["env_steps_trained"] != int(rows[-1]["env_steps"])
+                at = f" (at {e['env_steps_trained'] / 1e6:.1f}M)" if stale else ""
                 cells.append(
-                    f"{e['trial_return']['mean']:.2f} ± {e['trial_return']['std']:.2f}" if e else "–"
+                    f"{e['trial_return']['mean']:.2f} ± {e['trial_return']['std']:.2f}{at}" if e else "–"
                 )
             if has_success:
                 for split in experiment.splits:
