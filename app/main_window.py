@@ -412,7 +412,11 @@ class MainWindow(QMainWindow):
         self._player_key = architecture_key(config)
         self._player_status.setText("player: loading…")
         # A shipped pretrained agent for these choices is what a new user should see first (assets/pretrained).
-        shipped = find_pretrained(config.scene, config.agent, config.preset)
+        try:
+            shipped = find_pretrained(config.scene, config.agent, config.preset)
+        except ValueError as error:  # a damaged manifest: say so, and show the untrained agent
+            self.banner.show_message(str(error))
+            shipped = None
         seed = self.player_worker.seed
         if shipped is not None:
             self._show_pretrained_curves(shipped.metrics_path, f"pretrained {config.agent} on {config.scene}")
