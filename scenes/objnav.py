@@ -953,16 +953,10 @@ class ObjNavEnv(BatchOfOneEnv):
         self._attach(ObjNavBatch(1, [self._task], options))
 
 
-class ObjNavApartment(Scene):
-    """Multi-object navigation in a procedural MuJoCo apartment (specification in the module docstring)."""
+class ObjectNavigationScene(Scene):
+    """What both navigation backends (this MuJoCo apartment and objnav-habitat) share: episodes, trials,
+    actions, success / SPL reporting and the image layout chosen by the `image_size` / `depth` options."""
 
-    id: ClassVar[str] = "objnav-apartment"
-    title: ClassVar[str] = "Multi-object navigation (MuJoCo apartment)"
-    paper: ClassVar[str] = (
-        "Gupta et al. 2025, Memo (NeurIPS 2025), ExtObjNav from Elawady et al. 2024, ReLIC; rebuilt in MuJoCo"
-    )
-    task_params: ClassVar[tuple[TaskParam, ...]] = OBJNAV_TASK_PARAMS
-    option_params: ClassVar[tuple[TaskParam, ...]] = OBJNAV_OPTIONS
     episode_length: ClassVar[int] = 500
     trial_steps: ClassVar[int | None] = 1024
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
@@ -972,6 +966,18 @@ class ObjNavApartment(Scene):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return camera_image_shape(int(self.options["image_size"]), bool(self.options["depth"]))
+
+
+class ObjNavApartment(ObjectNavigationScene):
+    """Multi-object navigation in a procedural MuJoCo apartment (specification in the module docstring)."""
+
+    id: ClassVar[str] = "objnav-apartment"
+    title: ClassVar[str] = "Multi-object navigation (MuJoCo apartment)"
+    paper: ClassVar[str] = (
+        "Gupta et al. 2025, Memo (NeurIPS 2025), ExtObjNav from Elawady et al. 2024, ReLIC; rebuilt in MuJoCo"
+    )
+    task_params: ClassVar[tuple[TaskParam, ...]] = OBJNAV_TASK_PARAMS
+    option_params: ClassVar[tuple[TaskParam, ...]] = OBJNAV_OPTIONS
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
         split = self.check_split(split)

@@ -103,12 +103,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, validate_task
+from scenes.base import BatchOfOneEnv, Split, Task, TaskParam, validate_task
 from scenes.objnav import (
     ACTIONS,
     ANY_GOAL,
@@ -127,6 +127,7 @@ from scenes.objnav import (
     SUCCESS_REWARD,
     TURN_LEFT,
     TURN_RIGHT,
+    ObjectNavigationScene,
     camera_image_shape,
     observation_size,
 )
@@ -1068,7 +1069,7 @@ class ObjNavHabitatEnv(BatchOfOneEnv):
         self._attach(HabitatObjNavBatch(1, [self._task], options, scenes, dataset))
 
 
-class ObjNavHabitat(Scene):
+class ObjNavHabitat(ObjectNavigationScene):
     """Multi-object navigation in Habitat scenes (specification in the module docstring). Making the scene and
     drawing its tasks need no habitat-sim; `make_env` / `make_batch` do."""
 
@@ -1079,11 +1080,6 @@ class ObjNavHabitat(Scene):
     )
     task_params: ClassVar[tuple[TaskParam, ...]] = HABITAT_TASK_PARAMS
     option_params: ClassVar[tuple[TaskParam, ...]] = HABITAT_OPTIONS
-    episode_length: ClassVar[int] = 500
-    trial_steps: ClassVar[int | None] = 1024
-    action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
-    success_key: ClassVar[str | None] = "success"
-    score_keys: ClassVar[tuple[str, ...]] = ("spl",)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -1094,10 +1090,6 @@ class ObjNavHabitat(Scene):
     @property
     def categories(self) -> tuple[str, ...]:
         return CATEGORY_SETS[str(self.options["categories"])]
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return camera_image_shape(int(self.options["image_size"]), bool(self.options["depth"]))
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
         indices = split_indices(self.check_split(split), len(self.scenes))
