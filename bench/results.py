@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
@@ -390,12 +391,8 @@ def adaptation_report(experiment: Experiment, runs: list[tuple[Arm, int, Path]])
     print("|" + "---|" * (3 + len(curves[0][4])))
     for name, seed, split, _, bins in curves:
         print(f"| {name} | {seed} | {split} | " + " | ".join(f"{v:.2f}" for v in bins) + " |")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     colours = {arm.name: f"C{i}" for i, arm in enumerate(experiment.arms)}
     figure, ax = plt.subplots(figsize=(7, 4))
@@ -483,12 +480,8 @@ def long_context_report(args: argparse.Namespace) -> None:
 
 
 def plot_long_context(tables: list[tuple[str, int, list[dict[str, Any]]]]) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     figure, ax = plt.subplots(figsize=(7, 4))
     for i, (name, seed, rows) in enumerate(tables):
@@ -532,8 +525,9 @@ def plot_long_context(tables: list[tuple[str, int, list[dict[str, Any]]]]) -> No
     print("\n![long context](results/long-context.png)")
 
 
-def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:
-    """Training return against env steps and against wall-clock, and the in-context curve of the evaluation."""
+@functools.cache  # one import attempt, so a missing matplotlib is said once
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, with docs/results/ made; None without matplotlib."""
     try:
         import matplotlib
 
@@ -541,8 +535,16 @@ def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> No
         import matplotlib.pyplot as plt
     except ImportError:
         print('\n(plots skipped: pip install -e ".[results]")')
-        return
+        return None
     PLOTS.mkdir(parents=True, exist_ok=True)
+    return plt
+
+
+def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:
+    """Training return against env steps and against wall-clock, and the in-context curve of the evaluation."""
+    plt = pyplot()
+    if plt is None:
+        return
     figure, (by_steps, by_time, in_context) = plt.subplots(1, 3, figsize=(16, 4))
     colours = {arm.name: f"C{i}" for i, arm in enumerate(experiment.arms)}
     for arm, seed, directory in runs:
