@@ -59,6 +59,8 @@ from scenes.objnav_habitat import (
 
 ROOT = Path(__file__).resolve().parents[1]
 HABITAT_INSTALLED = importlib.util.find_spec("habitat_sim") is not None
+# `main.py` arguments that train on objnav-habitat; the run directory follows `--out`.
+TRAIN_ON_HABITAT = ("train", "--scene", "objnav-habitat", "--agent", "mlp", "--preset", "default", "--out")
 OBJECTNAV_8 = CATEGORY_SETS["objectnav-8"]
 
 
@@ -150,18 +152,7 @@ def test_train_command_reports_the_missing_backend_in_one_line(
     no_habitat: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_dir = tmp_path / "run"
-    argv = [
-        "train",
-        "--scene",
-        "objnav-habitat",
-        "--agent",
-        "mlp",
-        "--preset",
-        "default",
-        "--out",
-        str(run_dir),
-    ]
-    assert main.main(argv) == main.EXIT_USAGE
+    assert main.main([*TRAIN_ON_HABITAT, str(run_dir)]) == main.EXIT_USAGE
     captured = capsys.readouterr()
     assert captured.err == f"engram: {HABITAT_MISSING}\n"
     assert not run_dir.exists()
@@ -170,17 +161,7 @@ def test_train_command_reports_the_missing_backend_in_one_line(
 @pytest.mark.skipif(HABITAT_INSTALLED, reason="habitat-sim is installed here")
 def test_main_py_without_habitat_prints_one_line_and_lists_every_scene(tmp_path: Path) -> None:
     env = {**os.environ, "MUJOCO_GL": "egl"}
-    args = [
-        "train",
-        "--scene",
-        "objnav-habitat",
-        "--agent",
-        "mlp",
-        "--preset",
-        "default",
-        "--out",
-        str(tmp_path),
-    ]
+    args = [*TRAIN_ON_HABITAT, str(tmp_path)]
     result = subprocess.run(
         [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
     )
