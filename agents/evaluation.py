@@ -18,7 +18,7 @@ from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.rollout import collect_rollout, concat_rollouts
 from agents.statistics import adaptation_curve, trial_statistics
-from agents.trainer import build_agent, episodes_in_trial
+from agents.trainer import build_agent, episodes_in_trial, load_weights
 from scenes.base import Scene
 from scenes.registry import make_scene
 from scenes.trials import Trials
@@ -52,18 +52,9 @@ def load_policy(
     stored["agent_config"] = {**stored.get("agent_config", {}), **(agent_options or {})}
     config = config_from_dict(stored, f"the checkpoint {path}")
     scene = make_scene(config.scene, **config.scene_options)
-    probe = Trials(scene, 1, seed=0)
-    try:
-        agent = build_agent(config, scene, probe)
-    finally:
-        probe.close()
-    try:
-        agent.load_state_dict(payload["model"])
-    except RuntimeError as error:
-        changed = " with the options given" if scene_options or agent_options else ""
-        # torch's message is a header line, then one line per mismatch: name the last mismatch.
-        detail = [line.strip() for line in str(error).splitlines() if line.strip()][-1]
-        raise ValueError(f"checkpoint {path} does not match its config{changed}: {detail[:200]}") from None
+    agent = build_agent(config, scene)
+    changed = " with the options given" if scene_options or agent_options else ""
+    load_weights(agent, payload["model"], f"checkpoint {path}{changed}")
     return Policy(config, scene, agent.eval(), payload)
 
 

@@ -76,8 +76,15 @@ class TrainerEvents(SignalGroup):
     message = Signal(str)
 
 
-def build_agent(config: TrainConfig, scene: Scene, trials: Trials) -> Agent:
-    """The agent a config describes, sized for the scene's observations and actions."""
+def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None) -> Agent:
+    """The agent a config describes, sized for the scene's observations and actions (read from `trials`, or
+    from a one-env probe opened and closed here when the caller has none: evaluation, the player)."""
+    if trials is None:
+        probe = Trials(scene, 1, seed=0)
+        try:
+            return build_agent(config, scene, probe)
+        finally:
+            probe.close()
     obs_dim = int(np.prod(trials.observation_space.shape))
     agent = make_agent(
         config.agent,
@@ -94,6 +101,16 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials) -> Agent:
         )
     agent.eval()
     return agent
+
+
+def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
+    """Load `weights` into `agent`, or a one-line ValueError naming `source` if their shapes differ."""
+    try:
+        agent.load_state_dict(weights)
+    except RuntimeError as error:
+        # torch's message is a header line, then one line per mismatch: name the last mismatch.
+        detail = [line.strip() for line in str(error).splitlines() if line.strip()][-1]
+        raise ValueError(f"{source} does not match its config: {detail[:200]}") from None
 
 
 def episodes_in_trial(scene: Scene) -> int:

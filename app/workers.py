@@ -39,11 +39,10 @@ from agents.base import StepTrace
 from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.player import Player, PlayerStep
-from agents.trainer import Trainer, build_agent
+from agents.trainer import Trainer, build_agent, load_weights
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from scenes.base import Task, TaskParam
 from scenes.registry import make_scene
-from scenes.trials import Trials
 from scenes.video import VideoWriter
 
 T = TypeVar("T")
@@ -359,15 +358,11 @@ def fresh_player(
 
     def build() -> tuple[Player, TrainConfig, dict[str, Any] | None, str]:
         scene = make_scene(config.scene, **config.scene_options)
-        probe = Trials(scene, 1, seed=0)
-        try:
-            with BUILD_LOCK, torch.random.fork_rng():
-                torch.manual_seed(config.seed)  # as Trainer does: the untrained agent is the run's first one
-                agent = build_agent(config, scene, probe)
-        finally:
-            probe.close()
+        with BUILD_LOCK, torch.random.fork_rng():
+            torch.manual_seed(config.seed)  # as Trainer does: the untrained agent is the run's first one
+            agent = build_agent(config, scene)
         if weights is not None:
-            agent.load_state_dict(weights)
+            load_weights(agent, weights, source)
         return Player(scene, agent, seed=seed), config, None, source
 
     build.description = f"{config.agent} on {config.scene}"  # type: ignore[attr-defined]
@@ -398,7 +393,7 @@ def pretrained_player(path: str | Path, config: TrainConfig, seed: int = 0) -> P
         if architecture_key(stored) != architecture_key(config):
             return fresh_player(config, seed)()
         source = f"pretrained, {int(payload['counters']['env_steps']):,} env steps"
-        player, _, _, _ = fresh_player(stored, seed, payload["model"])()
+        player, _, _, _ = fresh_player(stored, seed, payload["model"], f"pretrained checkpoint {path}")()
         return player, config, None, source
 
     build.description = f"pretrained {config.agent} on {config.scene}"  # type: ignore[attr-defined]

@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from agents.config import resolve_config
+from agents.trainer import build_agent, load_weights
+from scenes.registry import make_scene
 
 
 def payload(step: int) -> dict:
@@ -80,3 +83,19 @@ def test_wrong_agent_scene_foreign_and_missing_files(tmp_path: Path) -> None:
         load_checkpoint(text)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_weights_of_another_shape_are_a_one_line_error() -> None:
+    """The player (GUI) and `eval` rebuild an agent through build_agent + load_weights: weights saved with
+    other sizes are refused in one line naming the source and the mismatching tensor."""
+    scene = make_scene("bandit")
+    small = build_agent(
+        resolve_config(scene="bandit", agent="memo", overrides={"agent_config": {"d_model": 32}}), scene
+    )
+    agent = build_agent(resolve_config(scene="bandit", agent="memo"), scene)
+    with pytest.raises(
+        ValueError, match=r"^checkpoint x\.pt does not match its config: size mismatch"
+    ) as info:
+        load_weights(agent, small.state_dict(), "checkpoint x.pt")
+    assert "\n" not in str(info.value)
+    load_weights(small, small.state_dict(), "checkpoint x.pt")

@@ -135,7 +135,7 @@ def test_eval_runs_longer_trials_and_streaming_caches_and_refuses_bad_options(tm
     assert sum(windows["mean"]) == pytest.approx(result["trial_return"]["mean"], abs=1e-5)
     for flag, text, message in (
         ("--agent-option", "stream_window=wide", "expects int"),
-        ("--agent-option", "d_model=32", "does not match its config with the options given"),
+        ("--agent-option", "d_model=32", "with the options given does not match its config"),
         ("--option", "trial_steps=5", "trial_steps"),
     ):
         bad = engram("eval", "--checkpoint", str(run), "--episodes", "1", flag, text)
