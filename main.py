@@ -206,10 +206,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        if args.config or args.preset or args.out or args.option or args.agent_option:
+        if args.config or args.preset or args.out or args.option or args.agent_option or args.threads:
             raise CommandError(
                 "--resume continues a run with its own config; drop --config/--preset/--out/--option/"
-                "--agent-option"
+                "--agent-option/--threads"
             )
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
@@ -223,6 +223,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides["total_steps"] = args.steps
         if args.num_envs is not None:
             overrides["num_envs"] = args.num_envs
+        if args.threads is not None:
+            overrides["torch_threads"] = args.threads
         if args.option:
             overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
         if args.agent_option:
@@ -392,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=PRESETS, help="hyper-parameter preset (default: fast)")
     train.add_argument("--steps", type=int, help="environment steps to train for (default: the preset's)")
     train.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
+    train.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads for the PPO update (default 1: fastest when the cores are shared; more only for a "
+        "run that has the machine to itself)",
+    )
     train.add_argument(
         "--option", action="append", default=[], metavar="NAME=VALUE",
         help="scene option, e.g. env_name=push-v3 (metaworld-ml1) or variant=one-good (bandit)",

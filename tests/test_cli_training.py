@@ -41,12 +41,15 @@ def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
         "800",
         "--num-envs",
         "2",
+        "--threads",
+        "2",
         "--out",
         str(run),
     )
     assert trained.returncode == 0, trained.stderr
     assert trained.stdout.strip() == str(run)
     assert (run / "checkpoints" / "latest.pt").is_file() and (run / "config.toml").is_file()
+    assert "torch_threads = 2" in (run / "config.toml").read_text()
     assert "done at 800 env steps" in trained.stderr
 
     evaluated = engram("eval", "--checkpoint", str(run), "--episodes", "2", "--split", "ood", "--json")
