@@ -10,7 +10,7 @@ block whose norms are the identity is exactly TrMRL's no-LN layer, so there is o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -151,6 +151,19 @@ class CacheView:
     read_end: int
 
 
+@dataclass
+class KVPrefix:
+    """The training path's counterpart of CacheView: keys and values (per layer, (B, H, P, head_dim), keys
+    already rotated) of P earlier tokens that the call's tokens attend to before themselves. They are kept as
+    ordinary tensors, not written into a preallocated cache, so gradients flow through them. The call's own
+    keys and values are appended to `new_keys` / `new_values`, one per layer."""
+
+    keys: list[Tensor]
+    values: list[Tensor]
+    new_keys: list[Tensor] = field(default_factory=list)
+    new_values: list[Tensor] = field(default_factory=list)
+
+
 # Key elements (batch x heads x keys x head_dim) from which one query's attention runs as two matmuls:
 # the crossover measured on the 2-core development machine (16 envs x 4 heads x 1024 keys of width 32).
 _STREAMED_KEYS = 1 << 21
@@ -197,7 +210,7 @@ class SelfAttention(nn.Module):
         rope: tuple[Tensor, Tensor] | None,
         mask: Tensor | None,
         causal: bool,
-        view: CacheView | None,
+        view: CacheView | KVPrefix | None,
         layer: int,
         want_weights: bool,
     ) -> tuple[Tensor, Tensor | None]:
@@ -210,7 +223,13 @@ class SelfAttention(nn.Module):
             v = qkv[:, :, 2].transpose(1, 2)
         else:
             q, k, v = qkv.permute(2, 0, 3, 1, 4)
-        if view is not None:
+        if isinstance(view, KVPrefix):
+            view.new_keys.append(k)
+            view.new_values.append(v)
+            if view.keys[layer].shape[2]:
+                k = torch.cat((view.keys[layer], k), dim=2)
+                v = torch.cat((view.values[layer], v), dim=2)
+        elif view is not None:
             # Keys are cached after rotation, so a cached key keeps its position forever: nothing is
             # re-indexed when older entries are dropped (Memo's streaming mode).
             view.cache.k[layer, :, :, view.write : view.write + n] = k
@@ -261,7 +280,7 @@ class Block(nn.Module):
         rope: tuple[Tensor, Tensor] | None,
         mask: Tensor | None,
         causal: bool,
-        view: CacheView | None,
+        view: CacheView | KVPrefix | None,
         layer: int,
         want_weights: bool,
     ) -> tuple[Tensor, Tensor | None]:
@@ -309,12 +328,13 @@ class TransformerStack(nn.Module):
         positions: Tensor | slice | None = None,
         mask: Tensor | None = None,
         causal: bool = False,
-        view: CacheView | None = None,
+        view: CacheView | KVPrefix | None = None,
         want_weights: bool = False,
     ) -> tuple[Tensor, list[Tensor]]:
         """x (B, L, d) -> (final-normed output (B, L, d), per-layer weights (B, H, L, K) if wanted).
 
-        `positions` (RoPE stacks only) are the L tokens' positions, a tensor or a contiguous slice.
+        `positions` (RoPE stacks only) are the L tokens' positions, a tensor or a contiguous slice. With a
+        `view` the tokens attend to the cached or prefix entries first; `mask` then covers them too.
         """
         rope = None
         if self.rope is not None:

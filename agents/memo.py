@@ -23,13 +23,19 @@ The function computed (paper, method section; both official code bases):
 Inference (`step`, official `forward` with a cache): the KV cache holds the held summaries' KV and the
 current segment's KV. When a segment ends, the l_sum queries run through the model with that cache, their
 outputs are re-encoded as input tokens (at the summary positions, with the earlier summaries' KV as
-cache) to make the summaries' KV, and the segment's KV is dropped. `evaluate` recomputes, in each
-segment's forward, the summaries' rows from those same inputs under the same causal mask, so it defines
-exactly the computation `step` performs: what training optimises is what runs at inference.
+cache) to make the summaries' KV, and the segment's KV is dropped.
+
+Training (`evaluate`) computes the same thing over a whole stored trial with autograd: each summary block is
+encoded once (the re-encoding above, its keys and values kept as tensors in the graph) and every later
+segment's tokens and queries attend to those keys and values before their own. The official training path
+instead feeds the summaries as input tokens to every later segment's forward and recomputes their rows each
+time; under causal attention those rows depend only on earlier summaries, so both give the same outputs and
+gradients, and encoding each block once does about a quarter less work per update (1.3x faster forward +
+backward on the gridworld fast preset). What training optimises is what runs at inference.
 
 Streaming (`stream_window = T`): the cache keeps only the newest T entries. Before a segment's queries run,
 the oldest summary entries are dropped so that held summaries + segment + queries fit in T; positions
-are not re-indexed. `evaluate` replays the same drop schedule as per-row attention masks.
+are not re-indexed. `evaluate` drops the same summaries at the same points.
 
 Deviations from the official code:
 * Positions: RoPE for every preset (the AMAGO gridworld code uses learned absolute positions).
@@ -63,7 +69,7 @@ from agents.base import (
     lockstep_flag,
     synchronized_trials,
 )
-from agents.layers import CacheView, KVCache
+from agents.layers import CacheView, KVCache, KVPrefix
 from agents.prenorm import SIZE_PRESETS, PreNormAgent, PreNormSpec
 
 
@@ -283,59 +289,48 @@ class Memo(PreNormAgent):
         batch, length, _ = emb.shape
         l_sum = self.spec.summary_length
         queries = self.summary_queries.unsqueeze(0).expand(batch, -1, -1)
-        blocks: list[Tensor] = []  # summary blocks written so far, oldest first
-        block_dropped: list[int] = []  # streaming: summaries dropped before each block was re-encoded
-        dropped = 0  # streaming: summaries dropped so far (the oldest ones)
+        # The held summaries' keys and values per layer, oldest first: what `step`'s cache holds.
+        empty = emb.new_zeros(batch, self.stack.n_heads, 0, self.stack.head_dim)
+        keys, values = [empty] * self.stack.n_layers, [empty] * self.stack.n_layers
+        n_summary = dropped = 0  # summaries written so far; of them, the oldest no longer held
         outputs = []
         for begin in range(0, length, seg):
             tokens = emb[:, begin : begin + seg]
             n = tokens.shape[1]
             closes = n == seg and begin + n < length  # a summary only matters if tokens follow it
-            held = blocks if self.spec.accumulate else blocks[-1:]
-            n_summary = len(blocks) * l_sum
-            first_logical = n_summary - len(held) * l_sum
-            x = torch.cat([*held, tokens, *([queries] if closes else [])], dim=1)
-            band = None
-            queries_dropped = dropped + self._drop(n_summary - dropped, n)
-            if self.spec.stream_window:
-                band = self._stream_mask(
-                    first_logical, n_summary, n, closes, block_dropped, dropped, queries_dropped
-                )
-            out, _ = self.stack(x, positions=slice(0, x.shape[1]), mask=band, causal=True)
-            n_held = len(held) * l_sum
-            outputs.append(out[:, n_held : n_held + n])
-            if closes:
-                summary = out[:, n_held + n :]
-                p = self.spec.summary_detach_prob
-                if self.training and p > 0 and float(torch.rand((), generator=generator)) < p:
-                    summary = summary.detach()
-                blocks.append(summary)
-                dropped = queries_dropped if self.spec.accumulate else n_summary
-                block_dropped.append(dropped)
+            x = torch.cat([tokens, queries], dim=1) if closes else tokens
+            held = n_summary - dropped
+            # Streaming: the queries no longer see the oldest summaries `step` drops to fit them in T.
+            query_drop = self._drop(held, n) if closes else 0
+            mask = self._causal_tail(x.shape[1], held)
+            mask[n:, :query_drop] = False
+            first = self._position_offset(n_summary)
+            out, _ = self.stack(
+                x, positions=slice(first, first + x.shape[1]), mask=mask, view=KVPrefix(keys, values)
+            )
+            outputs.append(out[:, :n])
+            if not closes:
+                continue
+            summary = out[:, n:]
+            p = self.spec.summary_detach_prob
+            if self.training and p > 0 and float(torch.rand((), generator=generator)) < p:
+                summary = summary.detach()
+            # Re-encode the summary outputs at the summary positions with the kept summaries as prefix, as
+            # `_close_segment` does, to get the new block's keys and values.
+            keep = held - query_drop if self.spec.accumulate else 0
+            kept = KVPrefix([k[:, :, held - keep :] for k in keys], [v[:, :, held - keep :] for v in values])
+            position = n_summary if self.spec.accumulate else 0
+            self.stack(
+                summary,
+                positions=slice(position, position + l_sum),
+                mask=self._causal_tail(l_sum, keep),
+                view=kept,
+            )
+            keys = [torch.cat(pair, dim=2) for pair in zip(kept.keys, kept.new_keys, strict=True)]
+            values = [torch.cat(pair, dim=2) for pair in zip(kept.values, kept.new_values, strict=True)]
+            n_summary += l_sum
+            dropped = n_summary - keep - l_sum
         return torch.cat(outputs, dim=1)
-
-    def _stream_mask(
-        self,
-        first_logical: int,
-        n_summary: int,
-        n: int,
-        closes: bool,
-        block_dropped: list[int],
-        dropped: int,
-        queries_dropped: int,
-    ) -> Tensor:
-        """Replay step's drop schedule for one segment as a (rows, keys) mask: a row may attend to a
-        summary entry (logical index = position) only if step still held it when it computed that row."""
-        l_sum = self.spec.summary_length
-        row_dropped = [block_dropped[j // l_sum] for j in range(first_logical, n_summary)]
-        row_dropped += [dropped] * n + [queries_dropped] * (l_sum if closes else 0)
-        rows = len(row_dropped)
-        # Keys past the summaries (tokens, queries) are never dropped: give them an unreachable index.
-        key_logical = torch.arange(first_logical, first_logical + rows, device=self.device)
-        key_logical[n_summary - first_logical :] = n_summary + rows
-        allowed = key_logical.unsqueeze(0) >= torch.tensor(row_dropped, device=self.device).unsqueeze(1)
-        causal = torch.ones(rows, rows, dtype=torch.bool, device=self.device).tril()
-        return causal & allowed
 
 
 # Gridworld segments are our choice (the AMAGO side publishes none for Dark-Key-To-Door): 500-step trials
