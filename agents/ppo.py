@@ -39,6 +39,12 @@ class PPOConfig:
 
     gamma: float = field(default=0.99, metadata={"doc": "discount, applied across episodes of a trial"})
     gae_lambda: float = field(default=0.95, metadata={"doc": "GAE λ"})
+    reward_scale: float = field(
+        default=1.0,
+        metadata={
+            "doc": "rewards × this before GAE: the critic learns scaled returns (reported returns are not)"
+        },
+    )
     clip_coef: float = field(default=0.2, metadata={"doc": "PPO ratio clip ε"})
     policy_lr: float = field(
         default=3e-4, metadata={"doc": "AdamW learning rate of everything but the value head"}
@@ -68,6 +74,7 @@ class PPOConfig:
         checks = {
             "gamma": 0 <= self.gamma <= 1,
             "gae_lambda": 0 <= self.gae_lambda <= 1,
+            "reward_scale": self.reward_scale > 0,
             "clip_coef": self.clip_coef > 0,
             "policy_lr": self.policy_lr > 0,
             "value_lr": self.value_lr > 0,
@@ -149,7 +156,11 @@ def ppo_update(
     raised, so a stop request never waits for a long update nor leaves it half applied.
     """
     advantages, returns = trial_gae(
-        rollout.rewards, rollout.values, rollout.trial_end, config.gamma, config.gae_lambda
+        rollout.rewards * config.reward_scale,
+        rollout.values,
+        rollout.trial_end,
+        config.gamma,
+        config.gae_lambda,
     )
     trials = rollout.split_trials()  # (num_trials, steps_per_trial): one row per trial
     advantages = advantages.reshape(trials.rewards.shape)

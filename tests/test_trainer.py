@@ -3,7 +3,9 @@ training-distribution edits, the non-finite guard, and configs."""
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -225,6 +227,31 @@ def test_a_non_finite_update_is_skipped_and_the_last_good_weights_kept() -> None
     assert not optimizer.state  # the optimiser's moments were rolled back too
     # The run keeps going: the next iteration trains normally.
     assert trainer.iterate()["nan_skipped"] == 0.0
+    trainer.close()
+
+
+def test_reward_scale_is_the_same_update_as_scaled_rewards() -> None:
+    """ppo.reward_scale k on rewards r gives exactly the update of reward_scale 1 on rewards k·r."""
+    trainer = Trainer(tiny_config(), None)
+    tokens = trainer.trials.reset(seed=0)
+    rollout, _ = collect_rollout(trainer.trials, trainer.agent, tokens, generator=trainer.generator)
+    start = copy.deepcopy(trainer.agent.state_dict())
+    weights = []
+    for scale, rewards in ((0.25, rollout.rewards), (1.0, rollout.rewards * 0.25)):
+        trainer.agent.load_state_dict(start)
+        config = dataclasses.replace(trainer.config.ppo, reward_scale=scale)
+        update = ppo_update(
+            trainer.agent,
+            make_optimizer(trainer.agent, config),
+            dataclasses.replace(rollout, rewards=rewards),
+            config,
+            torch.Generator().manual_seed(3),
+        )
+        assert update["nan_skipped"] == 0.0
+        weights.append(copy.deepcopy(trainer.agent.state_dict()))
+    assert any(not torch.equal(weights[0][k], start[k]) for k in start)  # the update did something
+    for name in start:
+        assert torch.equal(weights[0][name], weights[1][name]), name
     trainer.close()
 
 
