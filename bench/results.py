@@ -5,6 +5,7 @@ stopped (a finished run is skipped, an interrupted one resumes bit for bit with 
 
     python bench/results.py train dktd --jobs 2          # Dark-Key-To-Door: memo fct rmt rl2 mlp x 3 seeds
     python bench/results.py train hcv --arms trmrl --seeds 0
+    python bench/results.py train dktd60                 # Memo for 60 minutes of wall-clock
     python bench/results.py evaluate dktd                # eval-<split>.json in every finished run directory
     python bench/results.py long-context                 # Memo vs FCT at 1x / 2x / 4x the training trial
     python bench/results.py report                       # markdown tables (stdout) + PNG plots (docs/results/)
@@ -25,6 +26,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,6 +68,9 @@ class Experiment:
     paper_target: str = ""
     # Trial returns of reference policies, drawn as dashed lines (where they were measured, in the comment).
     references: tuple[tuple[str, float], ...] = ()
+    # A wall-clock budget (the run's own clock, metrics.csv `time_s`): the driver interrupts a run once it is
+    # spent (`main.py train` saves its checkpoint on Ctrl-C); `steps` is then only a cap.
+    minutes: float | None = None
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -88,6 +93,20 @@ EXPERIMENTS: dict[str, Experiment] = {
         paper_target="Memo paper: trial return well above 50 shows in-context learning; here Memo >= 60",
         # ../shared/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a
         # scripted agent that knows key and door scores ≈100 on this version (README, deviations).
+        references=(("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0)),
+    ),
+    "dktd60": Experiment(
+        key="dktd60",
+        scene="dark-key-to-door",
+        arms=(Arm("memo", "memo"),),
+        steps=100_000_000,
+        minutes=60,
+        seeds=(0,),
+        splits=("test",),
+        eval_trials=128,
+        deterministic=False,
+        paper_target="Memo >= 60 trial return within 60 minutes of 2-core wall-clock (one core, the other "
+        "training another run)",
         references=(("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0)),
     ),
     "hcv": Experiment(
@@ -138,6 +157,15 @@ def trained_steps(directory: Path) -> int:
     return int(rows[-1]["env_steps"]) if rows else 0
 
 
+def finished(experiment: Experiment, directory: Path, steps: int) -> bool:
+    """Whether a run has used its step budget or, for a wall-clock experiment, its minutes."""
+    rows = read_metrics(directory)
+    if not rows:
+        return False
+    spent = experiment.minutes is not None and rows[-1]["time_s"] >= 60 * experiment.minutes
+    return spent or rows[-1]["env_steps"] >= steps
+
+
 def read_metrics(directory: Path) -> list[dict[str, float]]:
     path = directory / "metrics.csv"
     if not path.is_file():
@@ -182,15 +210,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     experiment = EXPERIMENTS[args.experiment]
     steps = args.steps or experiment.steps
     pending = [
-        (a, s) for a, s in selected(experiment, args) if trained_steps(run_dir(experiment, a, s)) < steps
+        (a, s)
+        for a, s in selected(experiment, args)
+        if not finished(experiment, run_dir(experiment, a, s), steps)
     ]
     running: list[tuple[subprocess.Popen[bytes], str]] = []
+    interrupted: set[str] = set()
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     RESULTS.mkdir(parents=True, exist_ok=True)
     while pending or running:
         while pending and len(running) < args.jobs:
             arm, seed = pending.pop(0)
-            if trained_steps(run_dir(experiment, arm, seed)) >= steps:  # finished meanwhile by another driver
+            if finished(experiment, run_dir(experiment, arm, seed), steps):  # meanwhile, by another driver
                 continue
             command = train_command(experiment, arm, seed, steps)
             name = run_dir(experiment, arm, seed).name
@@ -205,6 +236,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             if process.poll() is not None:
                 running.remove((process, name))
                 print(f"done  {name}: exit {process.returncode}", flush=True)
+            elif name not in interrupted and finished(experiment, RESULTS / name, steps):
+                # Minutes spent: stop it as one Ctrl-C does (a second would skip its checkpoint).
+                process.send_signal(signal.SIGINT)
+                interrupted.add(name)
 
 
 def run_commits(directory: Path) -> str:
