@@ -466,17 +466,21 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
     def near(directory: Path, steps: int) -> dict[str, float]:
         """Means over the iterations in the last 20% of env steps before `steps`."""
         rows = [r for r in read_metrics(directory) if 0.8 * steps <= r["env_steps"] <= steps]
-        keys = ("trial_return", "approx_kl", "clip_fraction")
-        return {k: sum(r[k] for r in rows) / len(rows) if rows else math.nan for k in keys}
+        keys = ("trial_return", "success_rate", "approx_kl", "clip_fraction")
+        return {k: sum(r.get(k, math.nan) for r in rows) / len(rows) if rows else math.nan for k in keys}
+
+    def success(value: float) -> str:
+        return "–" if math.isnan(value) else f"{value:.2f}"
 
     print(
         f"\nOther {experiment.key} runs (renamed out of the arms; their config.toml says how they differ), each"
     )
     print("beside its arm at the same env steps (means over the last 20% of steps before that point):\n")
     print(
-        "| run | env steps | train return | approx-KL | clip fraction | arm | arm's train return | arm's clip fraction |"
+        "| run | env steps | train return | train success | approx-KL | clip fraction | arm | arm's train return "
+        "| arm's train success | arm's clip fraction |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for directory in others:
         rest = directory.name.removeprefix(f"{experiment.key}-")
         matching = [a for a in experiment.arms if rest.startswith(f"{a.name}-")]
@@ -486,9 +490,9 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
         steps = trained_steps(directory)
         mine, theirs = near(directory, steps), near(run_dir(experiment, arm, 0), steps)
         print(
-            f"| {directory.name} | {steps:,} | {mine['trial_return']:.2f} | {mine['approx_kl']:.4f} | "
-            f"{mine['clip_fraction']:.3f} | {arm.name} | {theirs['trial_return']:.2f} | "
-            f"{theirs['clip_fraction']:.3f} |"
+            f"| {directory.name} | {steps:,} | {mine['trial_return']:.2f} | {success(mine['success_rate'])} | "
+            f"{mine['approx_kl']:.4f} | {mine['clip_fraction']:.3f} | {arm.name} | {theirs['trial_return']:.2f} | "
+            f"{success(theirs['success_rate'])} | {theirs['clip_fraction']:.3f} |"
         )
 
 
