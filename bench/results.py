@@ -656,13 +656,18 @@ def cmd_export(args: argparse.Namespace) -> None:
                 **({"success_rate": e["success_rate"]} if e["success_rate"] is not None else {}),
             }
     target = PRETRAINED_DIR / f"{config['scene']}-{config['agent']}.pt"
+    command = "python main.py " + " ".join(train_args(experiment, arm, int(config["seed"]), experiment.steps))
+    if experiment.minutes is not None:
+        command += (
+            f" (stopped as by Ctrl-C after {experiment.minutes:g} minutes of its own clock, as "
+            f"`python bench/results.py train {experiment.key}` does)"
+        )
     entry = {
         "file": target.name,
         "scene": config["scene"],
         "agent": config["agent"],
         "preset": config["preset"],
-        "command": "python main.py "
-        + " ".join(train_args(experiment, arm, int(config["seed"]), experiment.steps)),
+        "command": command,
         "commit": run_commits(directory),
         "env_steps": int(payload["counters"]["env_steps"]),
         "wall_clock_minutes": round(read_metrics(directory)[-1]["time_s"] / 60, 1),
