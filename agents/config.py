@@ -48,8 +48,8 @@ class TrainConfig:
     trials_per_iteration: int = 1  # trials per env per iteration: rollout = num_envs x this many trials
     checkpoint_every: int = 10  # iterations between `latest` checkpoints (also written on stop)
     # Intra-op threads of the PPO update (rollouts always use 1). One is fastest on shared 2-core machines
-    # (a loaded one ran the fast TrMRL update in 7 s with 1 thread, 48 s with 2; docs/benchmarks.md); raise it
-    # on a dedicated many-core machine.
+    # (a loaded one ran the fast TrMRL update in 7 s with 1 thread, 48 s with 2); on an idle one 2 threads ran
+    # it 1.6x faster (docs/benchmarks.md), so raise it (`train --threads`) for a run that has the machine alone.
     torch_threads: int = 1
     scene_options: dict[str, Any] = field(default_factory=dict)
     agent_preset: str = ""  # the agent registry's preset ("" = the agent's defaults)
