@@ -220,6 +220,11 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
                 # the mean is a large KL: at 3e-4 its updates clipped 35-50% of the ratios with approx-KL 0.04-0.06
                 # per iteration and learning stalled (docs/results.md); 1e-4 is still 3x the paper's 3e-5.
                 ppo["policy_lr"] = 1e-4
+                if scene == "halfcheetah-vel":
+                    # The critic reads the transformer's memory (as the paper's Dir tasks do) instead of the
+                    # paper's Vel setting, a value MLP on the current token: in 2.5M steps that took TrMRL from
+                    # -386 to -163 (training) and to -141 test / -347 OOD, ahead of RL² (docs/results.md).
+                    values["agent_config"]["value_input"] = "shared"
             # Running observation standardisation, as CleanRL's MuJoCo PPO: HalfCheetah's joint velocities
             # reach ±10, and without it even the oracle MLP stayed near standing still for 3M steps here
             # (docs/results.md). The papers' code (garage) does not normalise observations.

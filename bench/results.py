@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -114,6 +115,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         scene="halfcheetah-vel",
         arms=(
             Arm("trmrl", "trmrl"),
+            # The critic reads the transformer's memory (the paper's Dir setting) instead of the current token.
+            Arm("trmrl-sharedvalue", "trmrl", ("--agent-option", "value_input=shared")),
             Arm("mlp-oracle", "mlp", ("--agent-option", "oracle_task_dim=1")),
             Arm("rl2", "rl2"),
             Arm("mlp", "mlp"),
@@ -153,6 +156,11 @@ STREAM_WINDOWS = {"memo": (256, 128), "fct": (256,)}
 
 def run_dir(experiment: Experiment, arm: Arm, seed: int) -> Path:
     return RESULTS / f"{experiment.key}-{arm.name}-s{seed}"
+
+
+def run_name_matches(name: str, experiment: Experiment, arm: Arm) -> bool:
+    """Whether `name` is a run directory of this arm (`<experiment>-<arm>-s<seed>`, not a longer arm name)."""
+    return re.fullmatch(rf"{re.escape(experiment.key)}-{re.escape(arm.name)}-s\d+", name) is not None
 
 
 def trained_steps(directory: Path) -> int:
@@ -633,7 +641,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     directory = Path(args.run).resolve()
     experiment = next((e for e in EXPERIMENTS.values() if directory.name.startswith(f"{e.key}-")), None)
     arms = experiment.arms if experiment is not None else ()
-    arm = next((a for a in arms if directory.name.startswith(f"{experiment.key}-{a.name}-s")), None)  # type: ignore[union-attr]
+    arm = next((a for a in arms if run_name_matches(directory.name, experiment, a)), None)
     if experiment is None or arm is None:
         raise SystemExit(
             f"{directory} is not a run of bench/results.py (runs/results/<experiment>-<arm>-s<seed>)"
@@ -656,7 +664,8 @@ def cmd_export(args: argparse.Namespace) -> None:
                 **({"success_rate": e["success_rate"]} if e["success_rate"] is not None else {}),
             }
     target = PRETRAINED_DIR / f"{config['scene']}-{config['agent']}.pt"
-    command = "python main.py " + " ".join(train_args(experiment, arm, int(config["seed"]), experiment.steps))
+    steps = int(config["total_steps"])  # the run's own budget (an arm may have been trained for fewer steps)
+    command = "python main.py " + " ".join(train_args(experiment, arm, int(config["seed"]), steps))
     if experiment.minutes is not None:
         command += (
             f" (stopped as by Ctrl-C after {experiment.minutes:g} minutes of its own clock, as "
