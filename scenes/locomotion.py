@@ -94,7 +94,7 @@ class LocomotionEnv(TaskEnv):
         return []
 
     def default_camera(self) -> mujoco.MjvCamera:
-        return tracking_camera(self.model, self.torso, self.camera_distance)
+        return tracking_camera(self.model, self.data, self.torso, self.camera_distance)
 
     def render_frame(
         self, width: int = 480, height: int = 480, camera: mujoco.MjvCamera | None = None

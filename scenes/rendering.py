@@ -32,12 +32,17 @@ class Marker:
 
 
 def tracking_camera(
-    model: mujoco.MjModel, body: str, distance: float, elevation: float = -20.0
+    model: mujoco.MjModel, data: mujoco.MjData, body: str, distance: float, elevation: float = -20.0
 ) -> mujoco.MjvCamera:
-    """A camera that follows `body`, like Gymnasium's default MuJoCo camera for locomotion."""
+    """A camera that follows `body`, like Gymnasium's default MuJoCo camera for locomotion.
+
+    It starts looking at the body's subtree centre of mass: MuJoCo moves a tracking camera's lookat only part of
+    the way towards the body per update, so a camera made fresh for a frame with lookat at the origin fell
+    further behind a running body every second (the cheetah left the video after a few seconds)."""
     camera = mujoco.MjvCamera()
     camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
     camera.trackbodyid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
+    camera.lookat[:] = data.subtree_com[camera.trackbodyid]
     camera.distance = distance
     camera.elevation = elevation
     camera.azimuth = 90.0

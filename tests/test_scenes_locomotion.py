@@ -212,3 +212,18 @@ def test_task_distributions_follow_the_papers() -> None:
         make_scene("ant-goal").sample_task(rng, "ood")
     with pytest.raises(ValueError, match=r"variant.*'paper', 'random-2d', got '3d'"):
         make_scene("ant-dir", variant="3d")
+
+
+def test_the_default_camera_looks_at_the_body_wherever_it_has_run() -> None:
+    """A camera made for a frame starts at the torso's centre of mass; before, it started at the origin and MuJoCo's
+    tracking filter left a running cheetah behind, out of the video after a few seconds."""
+    import mujoco
+
+    env = make_scene("halfcheetah-vel").make_env()
+    env.reset(seed=0)
+    env.unwrapped.data.qpos[0] = 25.0  # the root slide joint: 25 m down the track
+    mujoco.mj_forward(env.unwrapped.model, env.unwrapped.data)
+    camera = env.unwrapped.default_camera()
+    assert camera.lookat[0] == pytest.approx(env.unwrapped.data.subtree_com[camera.trackbodyid][0])
+    assert camera.lookat[0] > 20
+    env.close()
