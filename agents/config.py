@@ -162,6 +162,12 @@ _FAST_TRANSFORMER = {
 _FAST_PPO = {"policy_lr": 3e-4, "value_lr": 3e-4, "update_epochs": 4, "max_grad_norm": 0.5}
 
 
+def _paper_discount(table: str) -> dict[str, float]:
+    """γ and GAE λ of a column of TrMRL's table (the fast presets keep the paper's horizon per task)."""
+    paper = _TRMRL_PAPER[table]["ppo"]
+    return {"gamma": paper["gamma"], "gae_lambda": paper["gae_lambda"]}
+
+
 def _family(scene: str) -> str:
     if scene in _MUJOCO:
         return "mujoco"
@@ -208,13 +214,7 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
         values["agent_config"] = dict(_FAST_TRANSFORMER.get(agent, {}))
         if family == "mujoco":
             # The paper's discount and GAE lambda for the task (dense per-step rewards, short horizons).
-            paper = _TRMRL_PAPER[scene]["ppo"]
-            ppo = {
-                **_FAST_PPO,
-                "gamma": paper["gamma"],
-                "gae_lambda": paper["gae_lambda"],
-                "minibatch_steps": 800,
-            }
+            ppo = {**_FAST_PPO, **_paper_discount(scene), "minibatch_steps": 800}
             if agent == "trmrl":
                 # TrMRL starts from the paper's small policy std (0.2 on HalfCheetahVel), where a small change of
                 # the mean is a large KL: at 3e-4 its updates clipped 35-50% of the ratios with approx-KL 0.04-0.06
@@ -236,14 +236,12 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
             # critic's targets were ≈400, its explained variance stayed 0.00 for 1.2M steps and success at
             # the level of the first iterations (≈0.25; docs/results.md). The paper's code scales nothing.
             values["agent_config"]["normalize_observations"] = True
-            paper = _TRMRL_PAPER["metaworld"]["ppo"]
             return values | {
                 "num_envs": 10,
                 "total_steps": 2_000_000,
                 "ppo": {
                     **_FAST_PPO,
-                    "gamma": paper["gamma"],
-                    "gae_lambda": paper["gae_lambda"],
+                    **_paper_discount("metaworld"),
                     "reward_scale": 0.1,
                     "minibatch_steps": 5000,
                 },

@@ -74,6 +74,10 @@ class Experiment:
     minutes: float | None = None
 
 
+# ../shared/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a scripted agent
+# that knows key and door scores ≈100 on this version (README, deviations).
+DKTD_REFERENCES = (("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0))
+
 EXPERIMENTS: dict[str, Experiment] = {
     "dktd": Experiment(
         key="dktd",
@@ -92,9 +96,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         # Sampled actions: a memory agent explores with its policy's randomness in the first episodes.
         deterministic=False,
         paper_target="Memo paper: trial return well above 50 shows in-context learning; here Memo >= 60",
-        # ../shared/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a
-        # scripted agent that knows key and door scores ≈100 on this version (README, deviations).
-        references=(("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0)),
+        references=DKTD_REFERENCES,
     ),
     "dktd60": Experiment(
         key="dktd60",
@@ -108,7 +110,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         deterministic=False,
         paper_target="Memo >= 60 trial return within 60 minutes of 2-core wall-clock (one core, the other "
         "training another run)",
-        references=(("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0)),
+        references=DKTD_REFERENCES,
     ),
     "hcv": Experiment(
         key="hcv",
