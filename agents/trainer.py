@@ -253,15 +253,15 @@ class Trainer:
                 raise TrainingStopped
 
     def set_task_overrides(self, **params: Any) -> Task:
-        """Fix these task parameters in every training trial from the next iteration on (validated now)."""
-        merged = validate_task(
-            self.scene.task_params,
-            self.scene.default_task(),
-            {**self.task_overrides, **params},
-            "training task",
-        )
-        overrides = {name: merged[name] for name in {**self.task_overrides, **params}}
+        """Fix these task parameters in every training trial from the next iteration on (validated now).
+        Edits made before that iteration starts accumulate."""
         with self._lock:
+            current = self._pending_overrides if self._pending_overrides is not None else self.task_overrides
+            requested = {**current, **params}
+            merged = validate_task(
+                self.scene.task_params, self.scene.default_task(), requested, "training task"
+            )
+            overrides = {name: merged[name] for name in requested}
             self._pending_overrides = overrides
         self.events.message.emit(f"training tasks: {overrides} from the next iteration")
         return overrides
@@ -439,6 +439,13 @@ class Trainer:
         if total_steps is not None:
             config.total_steps = total_steps
         trainer = cls(config, run_dir, log=log)
+        trainer.load_state(payload)
+        return trainer
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], run_dir: Path | None) -> Trainer:
+        """A new run that continues from a checkpoint payload's weights, optimiser and counters (fine-tuning)."""
+        trainer = cls(config_from_dict(payload["config"], "the opened checkpoint"), run_dir)
         trainer.load_state(payload)
         return trainer
 

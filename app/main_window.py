@@ -1,7 +1,7 @@
 """The main window: the viewport in the centre, the panels and run controls in docks, two worker threads.
 
-The window holds no learning or physics: `app.workers.TrainerWorker` runs the Trainer in one thread and
-`app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in another. The GUI thread
+The window holds no learning or physics: `app.workers.TrainerWorker` runs the Trainer in a child process
+(read by one thread) and `app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in another. The GUI thread
 paints the newest frame the player published (one pending wake-up at most, nothing queues), records the
 steps up to it into the memory timeline, and redraws the heavier panels on a slower timer. Keyboard as in
 MuJoCo's viewer: Space play / pause, → step, Backspace reset, Ctrl+P screenshot, Ctrl+R record (and +/-
@@ -72,14 +72,6 @@ PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the 
 MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
 PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 JOIN_TIMEOUT_S = 10.0
-
-
-def _trainer_from_checkpoint(payload: dict[str, Any], run_dir: Path) -> Trainer:
-    """A new run that continues from a checkpoint's weights, optimiser and counters (fine-tuning)."""
-    config = config_from_dict(payload["config"], "the opened checkpoint")
-    trainer = Trainer(config, run_dir)
-    trainer.load_state(payload)
-    return trainer
 
 
 def read_metrics_csv(path: Path) -> list[dict[str, float]]:
@@ -461,7 +453,7 @@ class MainWindow(QMainWindow):
         elif self._open_payload is not None:
             config = config_from_dict(self._open_payload["config"], "the opened checkpoint")
             make = functools.partial(
-                _trainer_from_checkpoint, self._open_payload, new_run_dir(config, self.runs_root)
+                Trainer.from_payload, self._open_payload, new_run_dir(config, self.runs_root)
             )
         else:
             config = self.session_config()

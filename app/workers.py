@@ -1,10 +1,12 @@
 """The two worker threads behind the window, and the newest-wins hand-overs between them and the GUI.
 
 Ownership (design.md, "Threads"):
-* `TrainerWorker`'s thread builds the `agents.trainer.Trainer` and runs its loop. After every iteration it
-  snapshots the trainer's checkpoint payload (weights, optimiser, counters: a consistent iteration boundary)
-  and hands the weights to the player, newest wins. The GUI thread only calls the Trainer's thread-safe
-  controls (`pause`, `resume`, `stop`, `set_task_overrides`) and saves snapshots.
+* `TrainerWorker` runs the `agents.trainer.Trainer` in a child process (`agents.trainer_process`: one GIL
+  shared by trainer, player and event loop starved all three on 2 cores) and reads its events in a thread.
+  After every iteration the child sends its checkpoint payload (weights, optimiser, counters: a consistent
+  iteration boundary); the worker keeps it as the snapshot the GUI saves and hands the weights to the
+  player, newest wins. The GUI thread only sends the Trainer's controls (`pause`, `resume`, `stop`,
+  `set_task_overrides`).
 * `PlayerWorker`'s thread builds and owns the `agents.player.Player`, so its environment, its MuJoCo renderer
   (GL contexts belong to one thread), the mouse-driven camera and the video writer. The GUI thread talks to
   it only through a command queue (set_task, reset, step, speed, camera moves, recording...) and a few
@@ -40,17 +42,13 @@ from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.player import Player, PlayerStep
 from agents.trainer import Trainer, build_agent, load_weights
+from agents.trainer_process import TrainerProcess, TrainingInfo
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from scenes.base import Task, TaskParam
 from scenes.registry import make_scene
 from scenes.video import VideoWriter
 
 T = TypeVar("T")
-
-# Agent construction draws its initial weights from torch's global RNG (the Trainer seeds it first); building
-# a player's agent in one thread while a trainer builds in another would make the trainer's initial weights
-# depend on timing. Both builds take this lock.
-BUILD_LOCK = threading.Lock()
 
 SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, None)  # None: as fast as possible
 THREAD_PREFIX = "engram-"
@@ -358,7 +356,7 @@ def fresh_player(
 
     def build() -> tuple[Player, TrainConfig, dict[str, Any] | None, str]:
         scene = make_scene(config.scene, **config.scene_options)
-        with BUILD_LOCK, torch.random.fork_rng():
+        with torch.random.fork_rng():
             torch.manual_seed(config.seed)  # as Trainer does: the untrained agent is the run's first one
             agent = build_agent(config, scene)
         if weights is not None:
@@ -553,6 +551,11 @@ class PlayerWorker(QObject):
     # -------------------------------------------------------------------------------------- player thread
 
     def _main(self) -> None:
+        # The player acts one token at a time, like a rollout (agents/rollout.py): more torch intra-op threads
+        # only add synchronisation, and their idle workers spin. Measured with the window open: a second
+        # thread's spinning cost half a core and 10-15 frames/s. Training runs in its own process, so this
+        # process-wide setting touches nothing else.
+        torch.set_num_threads(1)
         try:
             while not self._quit:
                 self._wait_for_commands(self._timeout())
@@ -871,17 +874,9 @@ class PlayerWorker(QObject):
 # ----------------------------------------------------------------------------------------------- trainer side
 
 
-@dataclass(frozen=True)
-class TrainingInfo:
-    config: TrainConfig
-    run_dir: Path | None
-    iteration: int
-    env_steps: int
-    total_steps: int
-
-
 class TrainerWorker(QObject):
-    """Builds a Trainer in its own thread and runs it; the GUI thread pauses, resumes, stops and edits."""
+    """Runs a Trainer in a child process (`agents.trainer_process`) and relays its events from a reader
+    thread; the GUI thread pauses, resumes, stops and edits."""
 
     started = Signal(object)  # TrainingInfo, once the trainer is built
     metrics = Signal(object)  # dict, after each iteration
@@ -897,14 +892,9 @@ class TrainerWorker(QObject):
         max_iterations: int | None = None,
     ) -> None:
         super().__init__()
-        self._make_trainer = make_trainer
+        self._process = TrainerProcess(make_trainer, max_iterations)
         self._on_weights = on_weights
-        self._max_iterations = max_iterations
-        self._lock = threading.Lock()
-        self._trainer: Trainer | None = None
-        self._stop_requested = False
         self._pause_requested = False
-        self._pending_overrides: dict[str, Any] | None = None
         self._snapshot: dict[str, Any] | None = None
         self._architecture: tuple[Any, ...] = ()
         self.info: TrainingInfo | None = None
@@ -914,6 +904,7 @@ class TrainerWorker(QObject):
     # ------------------------------------------------------------------------------ GUI-thread interface
 
     def start(self) -> None:
+        self._process.start()
         self._thread.start()
 
     def is_alive(self) -> bool:
@@ -925,26 +916,16 @@ class TrainerWorker(QObject):
         return not self._thread.is_alive()
 
     def pause(self) -> None:
-        with self._lock:
-            self._pause_requested = True
-            trainer = self._trainer
-        if trainer is not None:
-            trainer.pause()
+        self._pause_requested = True
+        self._process.pause()
 
     def resume(self) -> None:
-        with self._lock:
-            self._pause_requested = False
-            trainer = self._trainer
-        if trainer is not None:
-            trainer.resume()
+        self._pause_requested = False
+        self._process.resume()
 
     def stop(self) -> None:
         """Ends at the next env step (or after the update in progress); the Trainer saves `latest` then."""
-        with self._lock:
-            self._stop_requested = True
-            trainer = self._trainer
-        if trainer is not None:
-            trainer.stop()
+        self._process.stop()
 
     @property
     def paused(self) -> bool:
@@ -952,76 +933,42 @@ class TrainerWorker(QObject):
 
     def set_task_overrides(self, params: dict[str, Any]) -> dict[str, Any] | None:
         """Fix training task parameters from the next iteration; ValueError (nothing changes) if invalid.
-        Returns the overrides in force, or None when the trainer is still being built (applied then)."""
-        with self._lock:
-            trainer = self._trainer
-            if trainer is None:
-                self._pending_overrides = {**(self._pending_overrides or {}), **params}
-                return None
-        return trainer.set_task_overrides(**params)
+        Returns the overrides in force, or None while the trainer is still being built (applied once it is;
+        a refusal then arrives as `failed`)."""
+        return self._process.set_task_overrides(params, wait=self.info is not None)
 
     def snapshot(self) -> dict[str, Any] | None:
         """The checkpoint payload as of the newest finished iteration (a consistent copy), or None."""
         return self._snapshot
 
-    # ------------------------------------------------------------------------------------ trainer thread
+    # ------------------------------------------------------------------------------------- reader thread
 
     def _main(self) -> None:
-        trainer: Trainer | None = None
         reason = "failed"
-        try:
-            with BUILD_LOCK:
-                trainer = self._make_trainer()
-            self._architecture = architecture_key(trainer.config)
-            trainer.events.status.connect(self._on_status)
-            trainer.events.message.connect(self._on_message)
-            with self._lock:
-                self._trainer = trainer
-                overrides, self._pending_overrides = self._pending_overrides, None
-                if self._stop_requested:
-                    trainer.stop()
-                if self._pause_requested:
-                    trainer.pause()
-            if overrides:
-                trainer.set_task_overrides(**overrides)
-            self._take_snapshot(trainer)
-            self.info = TrainingInfo(
-                trainer.config,
-                trainer.run_dir,
-                trainer.iteration,
-                trainer.env_steps,
-                trainer.config.total_steps,
-            )
-            self.started.emit(self.info)
-            reason = trainer.run(self._max_iterations, on_metrics=self._after_iteration)
-        except Exception as error:
-            traceback.print_exc()
-            self.failed.emit(error_text("training", error))
-        finally:
-            if trainer is not None:
-                with self._lock:
-                    self._trainer = None
-                try:
-                    trainer.close()
-                except Exception as error:
-                    self.failed.emit(error_text("closing the trainer", error))
-            self.reason = reason
-            self.finished.emit(reason)
+        for kind, value in self._process.events():
+            if kind == "started":
+                info, payload = value
+                self._architecture = architecture_key(info.config)
+                self._take_snapshot(payload)
+                self.info = info
+                self.started.emit(info)
+            elif kind == "metrics":
+                metrics, payload = value
+                self._take_snapshot(payload)
+                self.metrics.emit(metrics)
+            elif kind == "status":
+                self.status.emit(value)
+            elif kind == "message":
+                self.message.emit(value)
+            elif kind == "failed":
+                self.failed.emit(f"training: {value.strip().splitlines()[0]}")
+            elif kind == "finished":
+                reason = value
+        self.reason = reason
+        self.finished.emit(reason)
 
-    def _take_snapshot(self, trainer: Trainer) -> None:
-        snapshot = clone_tensors(trainer.state_payload())
-        self._snapshot = snapshot
+    def _take_snapshot(self, payload: dict[str, Any]) -> None:
+        self._snapshot = payload  # unpickled from the child: nobody else holds these tensors
         if self._on_weights is not None:
-            self._on_weights(trainer.iteration, snapshot["model"], self._architecture)
-
-    def _after_iteration(self, metrics: dict[str, float]) -> None:
-        trainer = self._trainer
-        if trainer is not None:
-            self._take_snapshot(trainer)
-        self.metrics.emit(dict(metrics))
-
-    def _on_status(self, status: str) -> None:
-        self.status.emit(status)
-
-    def _on_message(self, text: str) -> None:
-        self.message.emit(text)
+            counters = payload["counters"]
+            self._on_weights(int(counters["iteration"]), payload["model"], self._architecture)

@@ -202,7 +202,11 @@ def test_training_distribution_edits_apply_from_the_next_iteration(tmp_path: Pat
     trainer = Trainer(tiny_config(), None)
     trainer.iterate()
     assert len({t["goal_x"] for t in trainer.trials.tasks()}) > 1
-    trainer.set_task_overrides(goal_x=2, goal_y=7)
+    trainer.set_task_overrides(goal_x=2)
+    assert trainer.set_task_overrides(goal_y=7) == {
+        "goal_x": 2,
+        "goal_y": 7,
+    }  # edits between iterations add up
     with pytest.raises(ValueError, match="goal_x"):
         trainer.set_task_overrides(goal_x=99)
     trainer.iterate()

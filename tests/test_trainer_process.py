@@ -1,0 +1,119 @@
+"""The Trainer in a child process (how the app trains): events in order, weights that match the checkpoint on
+disk, task edits validated by the child's Trainer, a failing build reported in one line, and a run that saves
+its checkpoint when the app's process dies."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from test_trainer import tiny_config
+
+from agents.checkpoints import load_checkpoint
+from agents.trainer import Trainer
+from agents.trainer_process import TrainerProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_events_arrive_in_order_and_the_last_payload_is_the_saved_checkpoint(tmp_path: Path) -> None:
+    process = TrainerProcess(functools.partial(Trainer, tiny_config(), tmp_path / "run"), max_iterations=3)
+    # Asked before the child has built its trainer: not waited for, applied once it is built.
+    assert process.set_task_overrides({"goal_y": 7}, wait=False) is None
+    process.start()
+    answers: list[object] = []
+
+    def edit_while_paused() -> None:
+        process.pause()
+        with pytest.raises(ValueError, match="goal_x"):
+            process.set_task_overrides({"goal_x": 99})
+        answers.append(process.set_task_overrides({"goal_x": 2}))
+        process.resume()
+
+    events = []
+    editor = threading.Thread(target=edit_while_paused)
+    for kind, value in process.events():
+        events.append((kind, value))
+        if kind == "started":
+            editor.start()
+    editor.join()
+    assert process.join(10)
+
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished" and "failed" not in kinds
+    assert events[-1][1] == "iterations" and "paused" in [v for k, v in events if k == "status"]
+    metrics = [value for kind, value in events if kind == "metrics"]
+    assert [int(m["iteration"]) for m, _ in metrics] == [1, 2, 3]
+    assert answers == [{"goal_x": 2, "goal_y": 7}]
+
+    info, _ = events[0][1]
+    assert info.run_dir == tmp_path / "run" and info.iteration == 0
+    _, last_payload = metrics[-1]
+    saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
+    assert saved["counters"] == last_payload["counters"]
+    assert saved["task_overrides"] == {"goal_x": 2, "goal_y": 7} == last_payload["task_overrides"]
+    for name, tensor in saved["model"].items():
+        assert torch.equal(tensor, last_payload["model"][name]), name
+
+
+def test_a_failing_build_is_one_failed_event_and_the_process_ends(tmp_path: Path) -> None:
+    process = TrainerProcess(functools.partial(Trainer.from_run, tmp_path / "missing"))
+    process.start()
+    events = list(process.events())
+    assert [kind for kind, _ in events] == ["failed", "finished"]
+    assert events[0][1].startswith("CheckpointError:") and events[1][1] == "failed"
+    assert not (tmp_path / "missing").exists()
+    with pytest.raises(ValueError, match="training has ended"):
+        process.set_task_overrides({"goal_x": 2})
+
+
+PARENT = """
+import functools, os, sys
+sys.path[:0] = [{root!r}, {root!r} + "/tests"]
+from agents.trainer import Trainer
+from agents.trainer_process import TrainerProcess
+from test_trainer import tiny_config
+
+if __name__ == "__main__":
+    process = TrainerProcess(functools.partial(Trainer, tiny_config(total_steps=10**9, checkpoint_every=1000), {run!r}))
+    process.start()
+    for kind, value in process.events():
+        if kind == "metrics":
+            print(process.pid, flush=True)
+            os._exit(0)  # the app dies without stopping its trainer
+"""
+
+
+def test_when_the_app_dies_the_child_stops_and_saves_latest(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT.format(root=str(ROOT), run=str(run)))
+    parent = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert parent.returncode == 0, parent.stderr
+    child = int(parent.stdout.split()[-1])
+    deadline = time.monotonic() + 60
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(child), "the orphaned trainer kept running"
+    # Periodic checkpoints are 1000 iterations apart: this one was written by the stop.
+    saved = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert saved["counters"]["iteration"] >= 1
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.exists(f"/proc/{pid}")
