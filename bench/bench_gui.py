@@ -10,7 +10,7 @@
 Env-steps/s are whole iterations (rollout + PPO update) from the trainer's own metrics, the first one
 (warm-up) dropped. Run under a real X server or offscreen, with software GL as the targets assume:
 `xvfb-run -a python bench/bench_gui.py` or `QT_QPA_PLATFORM=offscreen python bench/bench_gui.py`
-[--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--seconds 60] [--speed 4|max].
+[--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--seconds 60] [--speed 4|max] [--no-panels].
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def headless_sps(config_args: dict, seconds: float, root: Path) -> tuple[float, 
     return float(np.mean(rates[1:])), len(rates)
 
 
-def gui_run(config_args: dict, seconds: float, speed: float | None, root: Path) -> dict[str, float]:
+def gui_run(
+    config_args: dict, seconds: float, speed: float | None, root: Path, panels: bool = True
+) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -69,6 +71,9 @@ def gui_run(config_args: dict, seconds: float, speed: float | None, root: Path) 
     )
     window.resize(1600, 1000)
     window.viewport.setFixedSize(640, 480)
+    if not panels:
+        for name in ("attention", "timeline"):
+            window.docks[name].hide()
     window.show()
     window.set_speed(speed)
 
@@ -151,6 +156,11 @@ def main() -> int:
         default=GUI_SWITCH_INTERVAL_S,
         help=f"sys.setswitchinterval during the GUI run, as run_gui sets it (default {GUI_SWITCH_INTERVAL_S})",
     )
+    parser.add_argument(
+        "--no-panels",
+        action="store_true",
+        help="hide the attention and memory-timeline docks (what the panels cost the viewport)",
+    )
     args = parser.parse_args()
     speed = None if args.speed == "max" else float(args.speed)
     overrides = {"num_envs": args.num_envs} if args.num_envs else {}
@@ -159,6 +169,7 @@ def main() -> int:
     print(
         f"# GUI speed: {args.agent} on {args.scene} ({args.preset}), player at {args.speed}, "
         f"GIL switch interval {args.switch_interval * 1000:g} ms in the GUI run"
+        f"{', attention and timeline docks hidden' if args.no_panels else ''}"
     )
     print(
         f"# {platform.node()} · {os.cpu_count()} CPUs · Qt platform {os.environ['QT_QPA_PLATFORM']} · "
@@ -168,7 +179,7 @@ def main() -> int:
         root = Path(tmp)
         base, n_headless = headless_sps(config_args, args.seconds, root)
         sys.setswitchinterval(args.switch_interval)
-        gui = gui_run(config_args, args.seconds, speed, root)
+        gui = gui_run(config_args, args.seconds, speed, root, panels=not args.no_panels)
     ratio = gui["sps"] / base
     rows = [
         ("viewport frames/s", f"{gui['fps']:.1f} ({gui['frame']})", ">= 60", gui["fps"] >= 60),
