@@ -157,14 +157,16 @@ class TrainerProcess:
                 continue
             finished = finished or kind == "finished"
             yield kind, value
+        self._events.close()
+        with self._send_lock:
+            self._commands.close()  # later commands fail at once instead of waiting for an answer
+        for waiting in list(self._waiting.values()):  # and a question sent just before the end gets one
+            waiting.put((False, "training has ended: the task edit was not applied"))
         self._process.join()
         if not finished:
             code = self._process.exitcode
             yield "failed", f"the training process ended unexpectedly (exit code {code})"
             yield "finished", "failed"
-        self._events.close()
-        with self._send_lock:
-            self._commands.close()
 
 
 # ------------------------------------------------------------------------------------------------- child side
