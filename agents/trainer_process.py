@@ -7,9 +7,9 @@ open, and the viewport fell below 40 frames/s (docs/benchmarks.md). In its own p
 own interpreter and torch thread pool, and the operating system shares the cores.
 
 The parent side (`TrainerProcess`) is used from two threads: one reads `events()` (blocking); any thread
-may call `pause`, `resume`, `stop`, `set_task_overrides`, `clear_task_overrides`. The child builds the
-Trainer with `make_trainer` (which must pickle: a `functools.partial` of `Trainer`, `Trainer.from_run` or
-`Trainer.from_payload`), runs it, and sends one event per happening:
+may call `pause`, `resume`, `stop`, `set_task_overrides`. The child builds the Trainer with `make_trainer`
+(which must pickle: a `functools.partial` of `Trainer`, `Trainer.from_run` or `Trainer.from_payload`), runs
+it, and sends one event per happening:
 
 * `("started", (TrainingInfo, payload))` once the trainer is built,
 * `("metrics", (metrics, payload))` after each iteration,
@@ -21,7 +21,8 @@ Trainer with `make_trainer` (which must pickle: a `functools.partial` of `Traine
 can save or show the newest weights without asking. Messages are pickled to bytes by the sender: tensors
 travel by value (torch's shared-memory reductions would tie them to the sender's lifetime).
 
-If the parent goes away, the child's next send fails; it then stops the Trainer, which saves `latest`.
+If the parent goes away, the child sees its command pipe close (or a send fail) and stops the Trainer, which
+saves `latest`.
 """
 
 from __future__ import annotations
@@ -77,9 +78,6 @@ class TrainerProcess:
         for end in self._child_ends:  # only the child holds them now: its exit is then EOF here
             end.close()
 
-    def is_alive(self) -> bool:
-        return self._process.is_alive()
-
     @property
     def pid(self) -> int | None:
         return self._process.pid
@@ -87,10 +85,6 @@ class TrainerProcess:
     def join(self, timeout: float | None = None) -> bool:
         self._process.join(timeout)
         return not self._process.is_alive()
-
-    def kill(self) -> None:
-        if self._process.is_alive():
-            self._process.kill()
 
     # ----------------------------------------------------------------------------------------------- commands
     def pause(self) -> None:
@@ -102,9 +96,6 @@ class TrainerProcess:
     def stop(self) -> None:
         """The Trainer ends at its next env step (or after the update in progress) and saves `latest`."""
         self._send("stop")
-
-    def clear_task_overrides(self) -> None:
-        self._send("clear_overrides")
 
     def set_task_overrides(self, params: dict[str, Any], wait: bool = True) -> dict[str, Any] | None:
         """Validated by the Trainer in the child: with `wait`, returns the overrides in force or raises
@@ -237,8 +228,6 @@ def _listen(trainer: Trainer, commands: Connection, send: Callable[[str, Any], N
             trainer.resume()
         elif name == "stop":
             trainer.stop()
-        elif name == "clear_overrides":
-            trainer.clear_task_overrides()
         elif name == "overrides":
             asked, params = args
             try:
