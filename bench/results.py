@@ -142,7 +142,11 @@ EXPERIMENTS: dict[str, Experiment] = {
     "ml1-reach": Experiment(
         key="ml1-reach",
         scene="metaworld-ml1",
-        arms=(Arm("trmrl", "trmrl"),),
+        arms=(
+            Arm("trmrl", "trmrl"),
+            # The critic reads the transformer's memory, as the halfcheetah-vel fast preset's does (hcv).
+            Arm("trmrl-sharedvalue", "trmrl", ("--agent-option", "value_input=shared")),
+        ),
         steps=5_000_000,
         seeds=(0,),
         splits=("train", "test"),
