@@ -435,17 +435,24 @@ class Trainer:
         """
         run_dir = Path(run_dir)
         payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
-        config = config_from_dict(payload["config"], f"the checkpoint in {run_dir}")
+        return cls.from_payload(payload, run_dir, total_steps, log=log, source=f"the checkpoint in {run_dir}")
+
+    @classmethod
+    def from_payload(
+        cls,
+        payload: dict[str, Any],
+        run_dir: Path | None,
+        total_steps: int | None = None,
+        *,
+        log: bool = True,
+        source: str = "the opened checkpoint",
+    ) -> Trainer:
+        """Continue from a checkpoint payload (its config, weights, optimiser, RNG and counters) in `run_dir`:
+        its own run, or a new one when fine-tuning an opened checkpoint."""
+        config = config_from_dict(payload["config"], source)
         if total_steps is not None:
             config.total_steps = total_steps
         trainer = cls(config, run_dir, log=log)
-        trainer.load_state(payload)
-        return trainer
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any], run_dir: Path | None) -> Trainer:
-        """A new run that continues from a checkpoint payload's weights, optimiser and counters (fine-tuning)."""
-        trainer = cls(config_from_dict(payload["config"], "the opened checkpoint"), run_dir)
         trainer.load_state(payload)
         return trainer
 

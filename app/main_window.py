@@ -1,11 +1,11 @@
 """The main window: the viewport in the centre, the panels and run controls in docks, two worker threads.
 
 The window holds no learning or physics: `app.workers.TrainerWorker` runs the Trainer in a child process
-(read by one thread) and `app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in another. The GUI thread
-paints the newest frame the player published (one pending wake-up at most, nothing queues), records the
-steps up to it into the memory timeline, and redraws the heavier panels on a slower timer. Keyboard as in
-MuJoCo's viewer: Space play / pause, → step, Backspace reset, Ctrl+P screenshot, Ctrl+R record (and +/-
-speed).
+(read by one thread) and `app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in
+another thread. The GUI thread paints the newest frame the player published (one pending wake-up at most,
+nothing queues), records the steps up to it into the memory timeline, and redraws the heavier panels on a
+slower timer. Keyboard as in MuJoCo's viewer: Space play / pause, → step, Backspace reset, Ctrl+P screenshot,
+Ctrl+R record (and +/- speed).
 """
 
 from __future__ import annotations
