@@ -31,6 +31,7 @@ import itertools
 import multiprocessing
 import pickle
 import queue
+import signal
 import sys
 import threading
 import traceback
@@ -169,6 +170,9 @@ def _serve(
     events: Connection,
     max_iterations: int | None,
 ) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means (its Stop, or closing
+    # the window saves the run); the child ends when told, or when its parent is gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     send_lock = threading.Lock()
     parent_gone = threading.Event()
     trainer: Trainer | None = None

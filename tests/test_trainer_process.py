@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -61,6 +62,18 @@ def test_events_arrive_in_order_and_the_last_payload_is_the_saved_checkpoint(tmp
     assert saved["task_overrides"] == {"goal_x": 2, "goal_y": 7} == last_payload["task_overrides"]
     for name, tensor in saved["model"].items():
         assert torch.equal(tensor, last_payload["model"][name]), name
+
+
+def test_ctrl_c_in_the_terminal_leaves_training_to_the_app(tmp_path: Path) -> None:
+    process = TrainerProcess(functools.partial(Trainer, tiny_config(), None), max_iterations=2)
+    process.start()
+    events = []
+    for kind, value in process.events():
+        events.append((kind, value))
+        if kind == "started":
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGINT)
+    assert [kind for kind, _ in events].count("metrics") == 2 and events[-1] == ("finished", "iterations")
 
 
 def test_a_failing_build_is_one_failed_event_and_the_process_ends(tmp_path: Path) -> None:
