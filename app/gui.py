@@ -26,9 +26,9 @@ from app.main_window import APPLICATION, ORGANIZATION, MainWindow
 
 DEFAULT_SCREENSHOT_DELAY_S = 5.0
 # The GIL hand-over interval while the window runs (CPython's default is 5 ms). Painting a pyqtgraph panel
-# calls back into Python dozens of times, and each call back waits for the GIL while the trainer and player
-# threads compute; a shorter interval keeps the window responsive (bench/bench_gui.py: event-loop latency
-# p95 51 -> 41 ms, viewport 36 -> 44 frames/s on 2 busy cores) at no measurable cost to training.
+# calls back into Python dozens of times, and each call back waits for the GIL while the player thread
+# computes; a shorter interval keeps the window responsive (bench/bench_gui.py, measured when the trainer was
+# a third thread: event-loop latency p95 51 -> 41 ms, viewport 36 -> 44 frames/s on 2 busy cores).
 GUI_SWITCH_INTERVAL_S = 0.001
 
 
