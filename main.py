@@ -206,10 +206,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        if args.config or args.preset or args.out or args.option or args.agent_option or args.threads:
+        given = (
+            args.config,
+            args.preset,
+            args.out,
+            args.option,
+            args.agent_option,
+            args.ppo_option,
+            args.threads,
+        )
+        if any(given):
             raise CommandError(
                 "--resume continues a run with its own config; drop --config/--preset/--out/--option/"
-                "--agent-option/--threads"
+                "--agent-option/--ppo-option/--threads"
             )
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
@@ -228,7 +237,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.option:
             overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
         if args.agent_option:
-            overrides["agent_config"] = parse_agent_options(args.agent_option)
+            overrides["agent_config"] = parse_options(args.agent_option, "--agent-option")
+        if args.ppo_option:
+            overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
         config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
         run_dir = Path(args.out) if args.out else new_run_dir(config)
         if (run_dir / "checkpoints").exists():
@@ -282,18 +293,16 @@ def parse_literal(text: str) -> object:
         return text
 
 
-def parse_agent_options(texts: Sequence[str]) -> dict[str, object]:
-    """--agent-option NAME=VALUE flags as hyper-parameter overrides (values read as TOML literals)."""
-    return {
-        name: parse_literal(value) for name, value in (parse_assignment(t, "--agent-option") for t in texts)
-    }
+def parse_options(texts: Sequence[str], flag: str) -> dict[str, object]:
+    """NAME=VALUE flags (--agent-option, --ppo-option) as overrides, values read as TOML literals."""
+    return {name: parse_literal(value) for name, value in (parse_assignment(t, flag) for t in texts)}
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from agents.evaluation import evaluate_policy, format_report, load_policy
 
     scene_options = dict(parse_assignment(text, "--option") for text in args.option)
-    policy = load_policy(args.checkpoint, scene_options, parse_agent_options(args.agent_option))
+    policy = load_policy(args.checkpoint, scene_options, parse_options(args.agent_option, "--agent-option"))
     if args.window_steps is not None and args.window_steps < 1:
         raise CommandError(f"--window-steps must be at least 1, got {args.window_steps}")
     result = evaluate_policy(
@@ -410,6 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="agent hyper-parameter over the preset, e.g. oracle_task_dim=1 (mlp) or n_layers=4",
+    )
+    train.add_argument(
+        "--ppo-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="PPO setting over the preset, e.g. minibatch_unit=step or policy_lr=1e-4",
     )
     train.add_argument("--seed", type=int)
     train.add_argument("--out", metavar="DIR", help="run directory (default runs/<scene>-<agent>-<time>)")

@@ -26,7 +26,7 @@ import dataclasses
 import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -130,6 +130,15 @@ class TokenBatch:
     def lead_shape(self) -> torch.Size:
         return self.prev_reward.shape
 
+    def index(self, where: Any) -> TokenBatch:
+        """Every field indexed alike over the leading dimensions (e.g. `rows`, or `(rows, times)`)."""
+        return TokenBatch(
+            **{
+                f.name: None if (v := getattr(self, f.name)) is None else v[where]
+                for f in dataclasses.fields(self)
+            }
+        )
+
 
 @dataclass
 class MemoryEvent:
@@ -189,7 +198,8 @@ class AgentEntry:
 
 
 class Agent(nn.Module, ABC):
-    """Base class: token featurisation, input checks, and the two abstract paths.
+    """Base class: token featurisation, input checks, and the two abstract paths (plus `evaluate_steps`
+    where an agent's output at a step depends on a bounded window of tokens only).
 
     With `image_shape` = (H, W, C) the observations begin with an H·W·C image (`Scene.image_shape`): a CNN
     (`self.image_encoder`, agents/encoders.py, sized by the spec's `image_features` / `cnn_channels`)
@@ -297,17 +307,7 @@ class Agent(nn.Module, ABC):
         Zeroing means whatever a buffer holds at padded steps (even NaN) cannot reach valid outputs. The
         image CNN, the one costly part of featurisation, runs once per valid step only (B·T images at most).
         """
-        if sequences.prev_reward.dim() != 2:
-            raise ValueError(
-                f"evaluate expects (B, T) sequences, got lead shape {tuple(sequences.lead_shape)}"
-            )
-        if mask.shape != sequences.lead_shape:
-            raise ValueError(f"mask must have shape {tuple(sequences.lead_shape)}, got {tuple(mask.shape)}")
-        mask = mask.bool()
-        if (mask[:, 1:] & ~mask[:, :-1]).any():
-            raise ValueError("padding must be trailing: a valid step follows a padded one in mask")
-        if not bool((sequences.trial_start[:, 0].bool() | ~mask[:, 0]).all()):
-            raise ValueError("each sequence must begin at a trial start (trial_start[:, 0] must be True)")
+        mask = checked_mask(sequences, mask)
         feats = self.features(sequences, valid=mask)
         return torch.where(mask.unsqueeze(-1), feats, torch.zeros((), dtype=feats.dtype))
 
@@ -330,6 +330,45 @@ class Agent(nn.Module, ABC):
     @abstractmethod
     def evaluate(self, sequences: TokenBatch, mask: Tensor) -> EvalOutput:
         """Recompute the step outputs for (B, T) sequences that begin at a trial start."""
+
+    # True where the output at step t depends only on a bounded window of tokens ending at t (TrMRL's
+    # working-memory window, the MLP's current token): then `evaluate_steps` computes single steps, and PPO
+    # may draw minibatches of steps from across trials, as TrMRL's code does (`PPOConfig.minibatch_unit`).
+    # Agents whose memory spans the trial (Memo, FCT, RMT, RL²) need whole trials.
+    evaluates_single_steps: ClassVar[bool] = False
+
+    def evaluate_steps(self, sequences: TokenBatch, mask: Tensor, rows: Tensor, times: Tensor) -> EvalOutput:
+        """What `evaluate(sequences, mask)` gives at the M valid steps (rows[i], times[i]), batch shape (M,),
+        computed from those steps' windows alone."""
+        raise NotImplementedError(
+            f"{type(self).__name__}'s memory spans the trial: it evaluates whole trials only"
+        )
+
+
+def checked_mask(sequences: TokenBatch, mask: Tensor) -> Tensor:
+    """`mask` as bool, after checking that `sequences` are (B, T) trials padded at the end only."""
+    if sequences.prev_reward.dim() != 2:
+        raise ValueError(f"evaluate expects (B, T) sequences, got lead shape {tuple(sequences.lead_shape)}")
+    if mask.shape != sequences.lead_shape:
+        raise ValueError(f"mask must have shape {tuple(sequences.lead_shape)}, got {tuple(mask.shape)}")
+    mask = mask.bool()
+    if (mask[:, 1:] & ~mask[:, :-1]).any():
+        raise ValueError("padding must be trailing: a valid step follows a padded one in mask")
+    if not bool((sequences.trial_start[:, 0].bool() | ~mask[:, 0]).all()):
+        raise ValueError("each sequence must begin at a trial start (trial_start[:, 0] must be True)")
+    return mask
+
+
+def checked_steps(sequences: TokenBatch, mask: Tensor, rows: Tensor, times: Tensor) -> Tensor:
+    """`checked_mask`, and a ValueError unless every selected step (rows[i], times[i]) is a valid one."""
+    mask = checked_mask(sequences, mask)
+    if rows.shape != times.shape or rows.dim() != 1:
+        raise ValueError(
+            f"rows and times must be (M,) index tensors, got {tuple(rows.shape)} and {tuple(times.shape)}"
+        )
+    if not bool(mask[rows, times].all()):
+        raise ValueError("evaluate_steps: a selected step is padding (mask False there)")
+    return mask
 
 
 def synchronized_trials(trial_start: Tensor, mask: Tensor) -> list[tuple[int, int]]:

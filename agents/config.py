@@ -68,6 +68,12 @@ class TrainConfig:
         self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
         self.ppo.validate()
+        if self.ppo.minibatch_unit == "step" and not AGENTS[self.agent].agent_cls.evaluates_single_steps:
+            single = [name for name, entry in AGENTS.items() if entry.agent_cls.evaluates_single_steps]
+            raise ValueError(
+                f"ppo.minibatch_unit = 'step' needs an agent whose step reads a bounded window "
+                f"({', '.join(single)}); {self.agent}'s memory spans the trial: use 'trial'"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain TOML-able data; the agent table lists every hyper-parameter."""
@@ -100,6 +106,9 @@ _TRMRL_PAPER_PPO = {
     "weight_decay": 0.01,
     "adam_eps": 1e-8,
     "update_epochs": 10,
+    # Minibatches of single time steps drawn from every task's trial, each with its window (the official
+    # trainer's 256 / 32-step minibatches).
+    "minibatch_unit": "step",
 }
 _TRMRL_PAPER: dict[str, dict[str, Any]] = {  # per-task columns of trmrl.md's table
     "halfcheetah-vel": {

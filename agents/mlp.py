@@ -20,6 +20,7 @@ from agents.base import (
     StepOutput,
     StepTrace,
     TokenBatch,
+    checked_steps,
     hp,
 )
 from agents.heads import PolicyHead, ValueHead
@@ -65,6 +66,13 @@ class MLPAgent(Agent):
     def evaluate(self, sequences: TokenBatch, mask: Tensor) -> EvalOutput:
         feats = self.sequence_features(sequences, mask)
         return EvalOutput(self.policy(feats), self.value(feats) * mask)
+
+    evaluates_single_steps = True  # each output reads its own token only
+
+    def evaluate_steps(self, sequences: TokenBatch, mask: Tensor, rows: Tensor, times: Tensor) -> EvalOutput:
+        checked_steps(sequences, mask, rows, times)
+        feats = self.features(sequences.index((rows, times)))
+        return EvalOutput(self.policy(feats), self.value(feats))
 
 
 ENTRY = AgentEntry(

@@ -5,9 +5,11 @@ In-context agents learn from sequences, so the update differs from flat PPO in t
 * log-probs and values are recomputed by the agent's `evaluate` over stored trials from their first token,
   so every memory (TrMRL's windows, Memo's summaries, the FCT context, the GRU state) is rebuilt with the
   current weights (TrMRL §4: "each stored sample keeps its window, so the update re-encodes it");
-* minibatches are whole trials: `minibatch_steps` is rounded to a whole number of trials (at least one).
-  Deviation: the TrMRL code draws 256 independent time steps per minibatch; a trial-row minibatch of one
-  400-step HalfCheetah trial is the nearest whole-trial size and keeps one code path for every agent.
+* minibatches are whole trials (`minibatch_unit = "trial"`): `minibatch_steps` is rounded to a whole number
+  of trials (at least one). Agents whose output at a step reads a bounded window only (TrMRL, the MLP:
+  `Agent.evaluates_single_steps`) can instead draw `minibatch_steps` single steps from across all trials
+  (`minibatch_unit = "step"`), as TrMRL's code does (256 steps on MuJoCo, 32 on Meta-World, each with its
+  window); a minibatch then mixes every task of the batch instead of fitting one trial's task at a time.
 
 "Separate policy and value optimisers" (TrMRL's garage setup) are two parameter groups of one AdamW, each with
 its own learning rate: Adam keeps its moments per parameter, so that is the same algorithm with one state
@@ -29,8 +31,10 @@ import torch
 from torch import Tensor
 
 from agents.advantages import trial_gae
-from agents.base import Agent, TokenBatch
+from agents.base import Agent
 from agents.rollout import Rollout
+
+MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
 
 
 @dataclass
@@ -54,7 +58,15 @@ class PPOConfig:
     adam_eps: float = field(default=1e-5, metadata={"doc": "AdamW ε (CleanRL 1e-5; torch default 1e-8)"})
     update_epochs: int = field(default=4, metadata={"doc": "passes over the rollout per iteration"})
     minibatch_steps: int = field(
-        default=256, metadata={"doc": "env steps per minibatch, rounded to whole trials"}
+        default=256,
+        metadata={"doc": "env steps per minibatch (rounded to whole trials when minibatch_unit is 'trial')"},
+    )
+    minibatch_unit: str = field(
+        default="trial",
+        metadata={
+            "doc": "'trial': minibatches of whole trials (every agent); 'step': single steps drawn from across "
+            "trials (agents with a bounded window: trmrl, mlp; TrMRL's code)"
+        },
     )
     value_coef: float = field(default=0.5, metadata={"doc": "weight of the value loss"})
     entropy_coef: float = field(default=0.0, metadata={"doc": "weight of the entropy bonus"})
@@ -71,6 +83,10 @@ class PPOConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first value no update can run with."""
+        if self.minibatch_unit not in MINIBATCH_UNITS:
+            raise ValueError(
+                f"ppo.minibatch_unit must be one of {MINIBATCH_UNITS}, got {self.minibatch_unit!r}"
+            )
         checks = {
             "gamma": 0 <= self.gamma <= 1,
             "gae_lambda": 0 <= self.gae_lambda <= 1,
@@ -110,18 +126,6 @@ def set_learning_rates(optimizer: torch.optim.Optimizer, config: PPOConfig) -> N
     """Apply the config's learning rates (after a config edit, or to a restored optimiser)."""
     for group in optimizer.param_groups:
         group["lr"] = config.value_lr if group.get("name") == "value" else config.policy_lr
-
-
-def _select(tokens: TokenBatch, rows: Tensor) -> TokenBatch:
-    return TokenBatch(
-        obs=tokens.obs[rows],
-        prev_action=tokens.prev_action[rows],
-        prev_reward=tokens.prev_reward[rows],
-        prev_done=tokens.prev_done[rows],
-        episode_start=tokens.episode_start[rows],
-        trial_start=tokens.trial_start[rows],
-        task=None if tokens.task is None else tokens.task[rows],
-    )
 
 
 def _finite(loss: Tensor, agent: Agent) -> bool:
@@ -166,8 +170,14 @@ def ppo_update(
     advantages = advantages.reshape(trials.rewards.shape)
     returns = returns.reshape(trials.rewards.shape)
     num_trials, trial_length = trials.rewards.shape
-    rows_per_minibatch = min(num_trials, max(1, round(config.minibatch_steps / trial_length)))
     mask = trials.mask
+    by_step = config.minibatch_unit == "step"
+    if by_step:  # flat indices row * trial_length + time over every stored step
+        units = num_trials * trial_length
+        per_minibatch = min(units, config.minibatch_steps)
+    else:
+        units = num_trials
+        per_minibatch = min(units, max(1, round(config.minibatch_steps / trial_length)))
 
     last_good = (copy.deepcopy(agent.state_dict()), copy.deepcopy(optimizer.state_dict()))
     agent.train()
@@ -177,19 +187,26 @@ def ppo_update(
     nan_skipped = False
     epochs_run = 0
     for _ in range(config.update_epochs):
-        order = torch.randperm(num_trials, generator=generator)
-        for start in range(0, num_trials, rows_per_minibatch):
+        order = torch.randperm(units, generator=generator)
+        for start in range(0, units, per_minibatch):
             if should_stop is not None and should_stop():
                 agent.load_state_dict(last_good[0])
                 optimizer.load_state_dict(last_good[1])
                 agent.eval()
                 raise UpdateInterrupted
-            rows = order[start : start + rows_per_minibatch]
-            out = agent.evaluate(_select(trials.tokens, rows), mask[rows], **trials.options)
-            new_log_probs = out.dist.log_prob(trials.actions[rows])
-            log_ratio = new_log_probs - trials.log_probs[rows]
+            chosen = order[start : start + per_minibatch]
+            # `where` indexes the (num_trials, trial_length) tensors: whole rows, or (row, time) pairs.
+            where: Tensor | tuple[Tensor, Tensor]
+            if by_step:
+                where = (chosen // trial_length, chosen % trial_length)
+                out = agent.evaluate_steps(trials.tokens, mask, *where)
+            else:
+                where = chosen
+                out = agent.evaluate(trials.tokens.index(chosen), mask[chosen], **trials.options)
+            new_log_probs = out.dist.log_prob(trials.actions[where])
+            log_ratio = new_log_probs - trials.log_probs[where]
             ratio = log_ratio.exp()
-            adv = advantages[rows]
+            adv = advantages[where]
             if config.normalize_advantages and adv.numel() > 1:
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
 
@@ -197,13 +214,14 @@ def ppo_update(
                 -adv * ratio, -adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
             ).mean()
             if config.clip_value_loss:
-                old = trials.values[rows]
+                old = trials.values[where]
                 clipped = old + (out.values - old).clamp(-config.clip_coef, config.clip_coef)
                 value_loss = (
-                    0.5 * torch.max((out.values - returns[rows]) ** 2, (clipped - returns[rows]) ** 2).mean()
+                    0.5
+                    * torch.max((out.values - returns[where]) ** 2, (clipped - returns[where]) ** 2).mean()
                 )
             else:
-                value_loss = 0.5 * ((out.values - returns[rows]) ** 2).mean()
+                value_loss = 0.5 * ((out.values - returns[where]) ** 2).mean()
             entropy = out.dist.entropy().mean()
             loss = policy_loss - config.entropy_coef * entropy + config.value_coef * value_loss
 

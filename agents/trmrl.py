@@ -61,6 +61,7 @@ from agents.base import (
     StepOutput,
     StepTrace,
     TokenBatch,
+    checked_steps,
     hp,
 )
 from agents.heads import PolicyHead, ValueHead
@@ -292,24 +293,45 @@ class TrMRL(Agent):
             window_time=window_time,
         )
 
+    def _window_counts(self, sequences: TokenBatch, mask: Tensor) -> Tensor:
+        """(B, T): how many tokens the window ending at each step holds (steps since the most recent reset at
+        or before it, counting itself, at most wm_size)."""
+        steps = torch.arange(mask.shape[1], device=mask.device)
+        resets = self._resets(sequences) & mask
+        last_reset = torch.where(resets, steps, -1).cummax(dim=1).values
+        return (steps - last_reset + 1).clamp_max(self.spec.wm_size)
+
+    def _window_steps(self, times: Tensor) -> Tensor:
+        """(..., wm) the steps t-wm+1 .. t of the window ending at each of `times` (right-aligned). Steps before
+        the trial start are clamped to 0: those slots are masked by the window's count, so what the clamped
+        gather puts there never matters."""
+        wm = self.spec.wm_size
+        return (times.unsqueeze(-1) - (wm - 1) + torch.arange(wm, device=times.device)).clamp_min(0)
+
     def evaluate(self, sequences: TokenBatch, mask: Tensor) -> EvalOutput:
         feats = self.sequence_features(sequences, mask)
         b, t, _ = feats.shape
         wm = self.spec.wm_size
         emb = self.embed(feats)
-        # For every (b, t): the most recent reset at or before t, hence how many tokens its window holds.
-        steps = torch.arange(t, device=feats.device)
-        resets = self._resets(sequences) & mask.bool()
-        last_reset = torch.where(resets, steps, -1).cummax(dim=1).values
-        count = (steps - last_reset + 1).clamp_max(wm)
-        # Window ending at t: tokens t-wm+1 .. t (right-aligned); slots before the window's start are
-        # masked by `count`, so what the clamped gather puts there never matters.
-        index = (steps.unsqueeze(1) - (wm - 1) + torch.arange(wm, device=feats.device)).clamp_min(0)
-        windows = emb[:, index]  # (B, T, wm, d)
+        count = self._window_counts(sequences, mask.bool())
+        windows = emb[:, self._window_steps(torch.arange(t, device=feats.device))]  # (B, T, wm, d)
         memory, _ = self._encode(windows.reshape(b * t, wm, -1), count.reshape(-1), want_weights=False)
         memory = memory.view(b, t, -1)
         values = self._value(memory, feats) * mask
         return EvalOutput(self.policy(memory), values)
+
+    # A step's output reads its window alone: the update may draw single steps, as TrMRL's code does
+    # (its minibatches are 256 / 32 time steps drawn from every task's trial, each with its stored window).
+    evaluates_single_steps = True
+
+    def evaluate_steps(self, sequences: TokenBatch, mask: Tensor, rows: Tensor, times: Tensor) -> EvalOutput:
+        mask = checked_steps(sequences, mask, rows, times)
+        count = self._window_counts(sequences, mask)[rows, times]
+        window_tokens = sequences.index((rows.unsqueeze(1), self._window_steps(times)))  # lead (M, wm)
+        # Earlier steps of a valid step's row are valid (padding is trailing): no features to zero.
+        feats = self.features(window_tokens)
+        memory, _ = self._encode(self.embed(feats), count, want_weights=False)
+        return EvalOutput(self.policy(memory), self._value(memory, feats[:, -1]))
 
 
 ENTRY = AgentEntry(

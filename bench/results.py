@@ -146,6 +146,14 @@ EXPERIMENTS: dict[str, Experiment] = {
             Arm("trmrl", "trmrl"),
             # The critic reads the transformer's memory, as the halfcheetah-vel fast preset's does (hcv).
             Arm("trmrl-sharedvalue", "trmrl", ("--agent-option", "value_input=shared")),
+            # Minibatches of 1,000 single steps drawn from all 10 tasks' trials, as TrMRL's code draws them
+            # (32 steps there), instead of one 5,000-step trial (one task) each: 200 gradient steps per
+            # iteration instead of 40.
+            Arm(
+                "trmrl-stepminibatch",
+                "trmrl",
+                ("--ppo-option", "minibatch_unit=step", "--ppo-option", "minibatch_steps=1000"),
+            ),
         ),
         steps=5_000_000,
         seeds=(0,),

@@ -67,18 +67,8 @@ def random_trials(
     )
 
 
-def index(seq: TokenBatch, where: Any) -> TokenBatch:
-    """Apply one index to every field (e.g. `(slice(None), t)` for the tokens of step t)."""
-    return TokenBatch(
-        **{
-            f.name: None if getattr(seq, f.name) is None else getattr(seq, f.name)[where]
-            for f in dataclasses.fields(seq)
-        }
-    )
-
-
 def token_at(seq: TokenBatch, t: int) -> TokenBatch:
-    return index(seq, (slice(None), t))
+    return seq.index((slice(None), t))
 
 
 def params(dist: Distribution) -> Tensor:
@@ -390,9 +380,56 @@ def test_padding_never_reaches_valid_outputs(name: str) -> None:
     padded.obs[1, 13:] = float("nan")
     with torch.no_grad():
         out = agent.evaluate(padded, mask)
-        short = agent.evaluate(index(seq, (slice(1, 2), slice(0, 13))), mask[1:, :13])
+        short = agent.evaluate(seq.index((slice(1, 2), slice(0, 13))), mask[1:, :13])
     torch.testing.assert_close(out.values[1, :13], short.values[0], atol=1e-5, rtol=0)
     assert not out.values[1, 13:].any() and not out.values.isnan().any()
+
+
+SINGLE_STEP_VARIANTS = [
+    ("trmrl", {}),
+    ("trmrl", {"window_spans_episodes": True, "value_input": "separate", "normalize_observations": True}),
+    ("mlp", {}),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("name", "overrides"), SINGLE_STEP_VARIANTS, ids=variant_id)
+def test_single_step_evaluation_equals_evaluate(name: str, overrides: dict[str, Any], kind: str) -> None:
+    """`evaluate_steps` (PPO's step minibatches) rebuilds each chosen step's window on its own: every step of
+    padded two-trial rows, in a scrambled order, gives what `evaluate` over the whole rows gives there."""
+    agent = small(name, kind, **overrides)
+    if agent.obs_normalizer is not None:
+        agent.obs_normalizer.update(torch.randn(50, OBS) * 3 + 2)
+    seq = random_trials(3, 40, kind, trial_len=20, p_end=0.15, task_dim=agent.task_dim)
+    mask = ones_mask(seq)
+    mask[2, 31:] = False
+    rows, times = torch.nonzero(mask, as_tuple=True)
+    order = torch.randperm(rows.numel(), generator=torch.Generator().manual_seed(0))
+    rows, times = rows[order], times[order]
+    with torch.no_grad():
+        whole = agent.evaluate(seq, mask)
+        single = agent.evaluate_steps(seq, mask, rows, times)
+    torch.testing.assert_close(params(single.dist), params(whole.dist)[rows, times], atol=1e-5, rtol=0)
+    torch.testing.assert_close(single.values, whole.values[rows, times], atol=1e-5, rtol=0)
+    actions = whole.dist.sample()
+    torch.testing.assert_close(
+        single.dist.log_prob(actions[rows, times]),
+        whole.dist.log_prob(actions)[rows, times],
+        atol=1e-5,
+        rtol=0,
+    )
+    with pytest.raises(ValueError, match="a selected step is padding"):
+        agent.evaluate_steps(seq, mask, torch.tensor([0, 2]), torch.tensor([5, 35]))
+
+
+def test_agents_whose_memory_spans_the_trial_evaluate_whole_trials_only() -> None:
+    seq = random_trials(2, 12, "discrete", trial_len=12)
+    steps = torch.tensor([0, 1]), torch.tensor([3, 7])
+    for name in ("memo", "fct", "rmt", "rl2"):
+        agent = small(name, "discrete")
+        assert not agent.evaluates_single_steps
+        with pytest.raises(NotImplementedError, match="memory spans the trial"):
+            agent.evaluate_steps(seq, ones_mask(seq), *steps)
 
 
 def test_bad_names_and_values_raise_clear_errors() -> None:

@@ -43,13 +43,18 @@ def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
         "2",
         "--threads",
         "2",
+        "--ppo-option",
+        "minibatch_unit=step",  # single steps from across trials, as TrMRL's code draws them
+        "--ppo-option",
+        "minibatch_steps=200",
         "--out",
         str(run),
     )
     assert trained.returncode == 0, trained.stderr
     assert trained.stdout.strip() == str(run)
     assert (run / "checkpoints" / "latest.pt").is_file() and (run / "config.toml").is_file()
-    assert "torch_threads = 2" in (run / "config.toml").read_text()
+    resolved = (run / "config.toml").read_text()
+    assert "torch_threads = 2" in resolved and 'minibatch_unit = "step"' in resolved
     assert "done at 800 env steps" in trained.stderr
 
     evaluated = engram("eval", "--checkpoint", str(run), "--episodes", "2", "--split", "ood", "--json")
@@ -91,6 +96,9 @@ def test_bad_record_and_train_arguments_are_one_line_errors(tmp_path: Path) -> N
     assert config.returncode == 2 and "not valid TOML" in config.stderr and config.stderr.count("\n") == 1
     preset = engram("train", "--scene", "bandit", "--agent", "mlp", "--preset", "paper")
     assert preset.returncode == 2 and "preset 'paper' is not defined" in preset.stderr
+    steps = engram("train", "--scene", "bandit", "--agent", "memo", "--ppo-option", "minibatch_unit=step")
+    assert steps.returncode == 2 and "memo's memory spans the trial" in steps.stderr
+    assert steps.stderr.count("\n") == 1
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path: Path) -> None:

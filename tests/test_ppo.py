@@ -13,13 +13,11 @@ from agents.config import resolve_config
 from agents.trainer import Trainer
 
 
-def train(agent: str, iterations: int, agent_config: dict, fixed_task: dict | None = None) -> list[dict]:
-    config = resolve_config(
-        "bandit",
-        agent,
-        "fast",
-        overrides={"num_envs": 64, "scene_options": {"variant": "one-good"}, "agent_config": agent_config},
-    )
+def train(
+    agent: str, iterations: int, agent_config: dict, fixed_task: dict | None = None, ppo: dict | None = None
+) -> list[dict]:
+    overrides = {"num_envs": 64, "scene_options": {"variant": "one-good"}, "agent_config": agent_config}
+    config = resolve_config("bandit", agent, "fast", overrides=overrides | {"ppo": ppo or {}})
     trainer = Trainer(config, None)
     if fixed_task:
         trainer.set_task_overrides(**fixed_task)
@@ -46,3 +44,23 @@ def test_the_mlp_learns_a_fixed_arm_but_cannot_learn_in_context() -> None:
     history = train("mlp", 40, {}, fixed_task={"p_arm0": 0.0, "p_arm1": 1.0})
     assert mean(history[:3], "trial_return") < 7.0
     assert mean(history[-5:], "trial_return") > 9.5
+
+
+def test_minibatches_of_single_steps_drawn_across_trials_train_too() -> None:
+    """`minibatch_unit = "step"` (TrMRL's code): 64-step minibatches mix the 64 tasks' trials."""
+    history = train(
+        "mlp",
+        40,
+        {},
+        fixed_task={"p_arm0": 0.0, "p_arm1": 1.0},
+        ppo={"minibatch_unit": "step", "minibatch_steps": 64},
+    )
+    assert mean(history[:3], "trial_return") < 7.0
+    assert mean(history[-5:], "trial_return") > 9.5
+
+
+def test_step_minibatches_need_an_agent_with_a_bounded_window() -> None:
+    with pytest.raises(ValueError, match=r"minibatch_unit = 'step' needs .*trmrl, mlp.*memo's memory spans"):
+        resolve_config("bandit", "memo", "fast", overrides={"ppo": {"minibatch_unit": "step"}})
+    with pytest.raises(ValueError, match=r"minibatch_unit must be one of \('trial', 'step'\), got 'row'"):
+        resolve_config("bandit", "mlp", "fast", overrides={"ppo": {"minibatch_unit": "row"}})

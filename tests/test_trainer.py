@@ -286,6 +286,7 @@ def test_paper_preset_is_the_trmrl_table() -> None:
     assert (config.num_envs, ppo.gamma, ppo.gae_lambda, ppo.clip_coef) == (20, 0.9, 0.8, 0.1)
     assert (ppo.policy_lr, ppo.value_lr, ppo.update_epochs, ppo.minibatch_steps) == (3e-5, 2.5e-4, 10, 256)
     assert (ppo.entropy_coef, ppo.max_grad_norm, ppo.normalize_advantages) == (0.0, 0.0, False)
+    assert ppo.minibatch_unit == "step"  # 256 single steps per minibatch, as the official trainer draws them
     spec = config.to_dict()["agent_config"]
     assert (spec["d_model"], spec["n_heads"], spec["init_std"], spec["value_input"]) == (
         128,
