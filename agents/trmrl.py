@@ -328,7 +328,9 @@ class TrMRL(Agent):
         mask = checked_steps(sequences, mask, rows, times)
         count = self._window_counts(sequences, mask)[rows, times]
         window_tokens = sequences.index((rows.unsqueeze(1), self._window_steps(times)))  # lead (M, wm)
-        # Earlier steps of a valid step's row are valid (padding is trailing): no features to zero.
+        # Earlier steps of a valid step's row are valid (padding is trailing): no features to zero. Each
+        # window is featurised whole, so with image observations the CNN sees wm_size images per chosen step
+        # (a step shared by several windows is encoded once per window, as the official trainer does).
         feats = self.features(window_tokens)
         memory, _ = self._encode(self.embed(feats), count, want_weights=False)
         return EvalOutput(self.policy(memory), self._value(memory, feats[:, -1]))
