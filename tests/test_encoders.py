@@ -21,7 +21,6 @@ from test_agents import (
     SMALL,
     VARIANTS,
     assert_step_equals_evaluate,
-    index,
     ones_mask,
     params,
     random_trials,
@@ -145,7 +144,7 @@ def test_padded_images_are_never_encoded(name: str) -> None:
     hook.remove()
     assert batches == [int(mask.sum())]
     with torch.no_grad():
-        short = agent.evaluate(index(seq, (slice(1, 2), slice(0, 10))), mask[1:, :10])
+        short = agent.evaluate(seq.index((slice(1, 2), slice(0, 10))), mask[1:, :10])
     torch.testing.assert_close(out.values[1, :10], short.values[0], atol=1e-5, rtol=0)
     assert not out.values.isnan().any() and not out.values[1, 10:].any()
 
