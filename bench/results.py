@@ -121,11 +121,11 @@ EXPERIMENTS: dict[str, Experiment] = {
     ),
     # Memo's paper trains on 4,096-step trials and evaluates up to 8x that (memo.md); here Memo trained on
     # 500-step trials fell past them (long-context). The same Memo trained on 2,000-step trials tests whether
-    # a longer training horizon is what it needs.
+    # a longer training horizon is what it needs; FCT trained on the same trials is the paper's comparison.
     "dktd2000": Experiment(
         key="dktd2000",
         scene="dark-key-to-door",
-        arms=(Arm("memo", "memo"),),
+        arms=(Arm("memo", "memo"), Arm("fct", "fct")),
         steps=12_000_000,
         seeds=(0,),
         splits=("test",),
