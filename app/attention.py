@@ -79,6 +79,8 @@ class AttentionPanel(QWidget):
         self._layer_box.activated.connect(self._on_layer_chosen)
         self._head_box = QComboBox()
         self._head_box.activated.connect(self._on_head_chosen)
+        for box in (self._layer_box, self._head_box):  # "mean over heads" stays readable in a narrow dock
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._info = QLabel()
         self._info.setWordWrap(True)  # a long readout must not set the dock's minimum width
         self._hover = QLabel()

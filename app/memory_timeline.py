@@ -46,6 +46,7 @@ class MemoryTimeline(QWidget):
 
         self._layer_box = QComboBox()
         self._layer_box.addItem("last layer", LAST_LAYER)
+        self._layer_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._layer_box.setToolTip("the layer whose head-averaged attention is summed per key group")
         self._layer_box.currentIndexChanged.connect(self._mark_dirty)
         self._info = QLabel()
