@@ -246,8 +246,8 @@ class Agent(nn.Module, ABC):
                 )
             obs_features = spec.image_features + obs_dim - self.image_encoder.image_size
         # RL² token (garage RL2Env): observation (image features + vector), previous action, previous
-        # reward, done flag.
-        self.token_dim = obs_features + act_dim + 2 + task_dim
+        # reward, done flag; the observation alone for an agent that must not see the previous step.
+        self.token_dim = obs_features + (act_dim + 2 if self.reads_previous_step else 0) + task_dim
 
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
@@ -280,17 +280,14 @@ class Agent(nn.Module, ABC):
             obs = self.obs_normalizer(obs.to(dtype))
         if self.image_encoder is not None:
             obs = self.image_encoder.encode_observation(obs.to(dtype), valid)
-        parts = [
-            obs,
-            tokens.prev_action,
-            tokens.prev_reward.unsqueeze(-1),
-            tokens.prev_done.unsqueeze(-1),
-        ]
-        if tokens.prev_action.shape != (*lead, self.act_dim):
-            raise ValueError(
-                f"prev_action must have shape {(*lead, self.act_dim)} "
-                f"(one-hot for discrete actions), got {tuple(tokens.prev_action.shape)}"
-            )
+        parts = [obs]
+        if self.reads_previous_step:
+            if tokens.prev_action.shape != (*lead, self.act_dim):
+                raise ValueError(
+                    f"prev_action must have shape {(*lead, self.act_dim)} "
+                    f"(one-hot for discrete actions), got {tuple(tokens.prev_action.shape)}"
+                )
+            parts += [tokens.prev_action, tokens.prev_reward.unsqueeze(-1), tokens.prev_done.unsqueeze(-1)]
         if self.task_dim:
             if tokens.task is None or tokens.task.shape != (*lead, self.task_dim):
                 got = None if tokens.task is None else tuple(tokens.task.shape)
@@ -336,6 +333,10 @@ class Agent(nn.Module, ABC):
     # may draw minibatches of steps from across trials, as TrMRL's code does (`PPOConfig.minibatch_unit`).
     # Agents whose memory spans the trial (Memo, FCT, RMT, RL²) need whole trials.
     evaluates_single_steps: ClassVar[bool] = False
+    # Whether a step's features carry the previous action, reward and done flag (the RL² token). The
+    # memoryless baseline must not: win-stay / lose-shift on the previous reward is already in-context
+    # adaptation (a two-armed bandit's best arm, found by it, scores 9.5 of 10 where memoryless play gets 5).
+    reads_previous_step: ClassVar[bool] = True
 
     def evaluate_steps(self, sequences: TokenBatch, mask: Tensor, rows: Tensor, times: Tensor) -> EvalOutput:
         """What `evaluate(sequences, mask)` gives at the M valid steps (rows[i], times[i]), batch shape (M,),

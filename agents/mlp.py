@@ -1,7 +1,9 @@
-"""The memoryless baseline: the policy and value heads on the current token alone.
+"""The memoryless baseline: the policy and value heads on the current observation alone.
 
-With `oracle_task_dim > 0` the token also carries the true task parameters (`TokenBatch.task`), the
-usual upper reference for meta-RL (an agent that need not infer the task).
+Not the whole RL² token: the previous action, reward and done flag would give it one step of memory, enough
+to adapt in context (`Agent.reads_previous_step`). With `oracle_task_dim > 0` the observation is extended by
+the true task parameters (`TokenBatch.task`), the usual upper reference for meta-RL (an agent that need not
+infer the task).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from agents.heads import PolicyHead, ValueHead
 
 @dataclass
 class MLPSpec(AgentSpec):
-    oracle_task_dim: int = hp(0, "size of the true task vector appended to each token (the oracle); 0 = off")
+    oracle_task_dim: int = hp(
+        0, "size of the true task vector appended to the observation (the oracle); 0 = off"
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -37,6 +41,8 @@ class MLPSpec(AgentSpec):
 
 
 class MLPAgent(Agent):
+    reads_previous_step = False
+
     def __init__(
         self,
         spec: MLPSpec,
@@ -76,5 +82,7 @@ class MLPAgent(Agent):
 
 
 ENTRY = AgentEntry(
-    MLPAgent, MLPSpec, "MLP: no memory; optional oracle that appends the true task parameters to the token"
+    MLPAgent,
+    MLPSpec,
+    "MLP: no memory (the current observation only); optional oracle that appends the true task parameters",
 )

@@ -368,6 +368,14 @@ def test_mlp_oracle_reads_the_task() -> None:
     no_task.task = None
     with pytest.raises(ValueError, match="task"):
         oracle.step(no_task, oracle.initial_state(2))
+    # No memory at all: the previous action, reward and done flag change nothing (they do for RL²).
+    previous = dataclasses.replace(
+        seq, prev_action=-seq.prev_action, prev_reward=seq.prev_reward + 1.0, prev_done=1.0 - seq.prev_done
+    )
+    for agent, changes in ((oracle, False), (small("rl2"), True)):
+        with torch.no_grad():
+            a, b = (agent.evaluate(s, ones_mask(seq)).dist.mean for s in (seq, previous))
+        assert torch.allclose(a, b) != changes
 
 
 @pytest.mark.parametrize("name", ["trmrl", "memo", "fct", "rl2"])

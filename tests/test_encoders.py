@@ -221,12 +221,13 @@ def test_vector_agents_are_unchanged(name: str) -> None:
     )
     assert agent.image_encoder is None and agent.image_shape is None
     assert not any(key.startswith("image_encoder") for key in agent.state_dict())
-    assert agent.token_dim == OBS + ACT + 2 + agent.task_dim
+    previous_step = ACT + 2 if agent.reads_previous_step else 0  # not the memoryless MLP's
+    assert agent.token_dim == OBS + previous_step + agent.task_dim
     for a, b in zip(agent.state_dict().values(), other_cnn.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, atol=0, rtol=0)
     image = image_agent(name)
     assert image.image_shape == IMAGE
-    assert image.token_dim == 16 + VEC + ACT + 2 + image.task_dim
+    assert image.token_dim == 16 + VEC + previous_step + image.task_dim
 
 
 def test_cnn_hyperparameters_are_listed_and_overridable() -> None:

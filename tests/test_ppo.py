@@ -44,6 +44,12 @@ def test_the_mlp_learns_a_fixed_arm_but_cannot_learn_in_context() -> None:
     history = train("mlp", 40, {}, fixed_task={"p_arm0": 0.0, "p_arm1": 1.0})
     assert mean(history[:3], "trial_return") < 7.0
     assert mean(history[-5:], "trial_return") > 9.5
+    # The good arm drawn per trial: with no memory, every pull stays a coin flip, however long it trains
+    # (the same 40 iterations RL² needs about 30 of to pass 8.5 above).
+    late = train("mlp", 40, {})[-10:]
+    assert mean(late, "trial_return") == pytest.approx(5.0, abs=0.6)
+    assert mean(late, "episode_return/0") == pytest.approx(0.5, abs=0.1)
+    assert mean(late, "episode_return/9") == pytest.approx(0.5, abs=0.1)
 
 
 def test_minibatches_of_single_steps_drawn_across_trials_train_too() -> None:
