@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agents.base import Agent
     from agents.config import TrainConfig
     from agents.trainer import Trainer
+    from scenes.base import Scene
 
 EXIT_USAGE = 2
 PRESETS = ("fast", "paper", "default")  # agents.config.PRESETS, without importing torch for --help
@@ -26,8 +28,8 @@ GUI_HELP = """\
 The GUI needs a display. Over SSH use X forwarding (ssh -X), or run under a virtual display:
   xvfb-run -a python main.py gui --screenshot shot.png --quit-after 5
 Without a display, `python main.py` runs a headless demo instead: the default agent (the shipped pretrained
-one, or trained here for --demo-seconds) acts in a 10 s MP4 with a mid-episode task change, written into a
-new run directory whose path it prints.
+one, or trained here for --demo-seconds; or the one in --checkpoint) acts in a 10 s MP4 with a mid-episode
+task change, written into a new run directory whose path it prints.
 Headless work needs no display:
   python main.py train --scene halfcheetah-vel --agent trmrl --steps 200000
   python main.py record --checkpoint runs/<run> --out demo.mp4 --edit-at 5:target_velocity=2.5"""
@@ -95,6 +97,20 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     if not has_display():
+        window_only = [
+            flag
+            for flag, value in (
+                ("--screenshot", args.screenshot),
+                ("--quit-after", args.quit_after),
+                ("--train", args.train),
+            )
+            if value is not None and value is not False
+        ]
+        if window_only:  # a screenshot asked for and silently not taken would look like success
+            raise CommandError(
+                f"no display found: {'/'.join(window_only)} need the window; run "
+                f"`xvfb-run -a python main.py gui ...` (see --help)"
+            )
         print(
             "engram: no display found (DISPLAY is not set), so this runs the headless demo instead; for the window "
             "use `xvfb-run -a python main.py` or ssh -X (see --help)",
@@ -112,12 +128,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def run_headless_demo(args: argparse.Namespace) -> int:
     """What `python main.py` does without a display: the default agent on the default scene (the shipped
     pretrained one, else one trained here for a bounded time with a progress bar), then a short MP4 of it
-    acting, with a task change mid-episode, written into a new run directory whose path it prints."""
-    import numpy as np
-
+    acting, with a task change mid-episode, written into a new run directory whose path it prints. With
+    `--checkpoint`, the agent in it instead."""
     from agents.config import resolve_config
     from agents.evaluation import load_policy
-    from agents.player import Player, record_policy
     from agents.pretrained import find_pretrained
     from agents.trainer import new_run_dir
 
@@ -126,7 +140,11 @@ def run_headless_demo(args: argparse.Namespace) -> int:
         raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
     config = resolve_config(args.scene or "halfcheetah-vel", args.agent or "trmrl", "fast")
     shipped = find_pretrained(config.scene, config.agent, config.preset)
-    if shipped is not None and args.demo_seconds is None:
+    if args.checkpoint:  # the demo shows the agent the user named
+        policy = load_policy(args.checkpoint)
+        scene, agent, run_dir = policy.scene, policy.agent, new_run_dir(policy.config)
+        print(f"engram: the agent in {args.checkpoint}", file=sys.stderr)
+    elif shipped is not None and args.demo_seconds is None:
         policy = load_policy(shipped.path)
         scene, agent, run_dir = policy.scene, policy.agent, new_run_dir(config)
         print(
@@ -137,6 +155,14 @@ def run_headless_demo(args: argparse.Namespace) -> int:
     else:
         trainer = train_for_demo(config, 45.0 if args.demo_seconds is None else args.demo_seconds)
         scene, agent, run_dir = trainer.scene, trainer.agent, trainer.run_dir
+    return record_demo(scene, agent, run_dir)
+
+
+def record_demo(scene: Scene, agent: Agent, run_dir: Path) -> int:
+    """The demo video: `agent` acting for DEMO_VIDEO_SECONDS, its task changed halfway, in `run_dir`/videos."""
+    import numpy as np
+
+    from agents.player import Player, record_policy
 
     rng = np.random.default_rng(0)
     start, changed = scene.sample_task(rng), scene.sample_task(rng)
@@ -206,20 +232,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        given = (
-            args.config,
-            args.preset,
-            args.out,
-            args.option,
-            args.agent_option,
-            args.ppo_option,
-            args.threads,
-        )
-        if any(given):
-            raise CommandError(
-                "--resume continues a run with its own config; drop --config/--preset/--out/--option/"
-                "--agent-option/--ppo-option/--threads"
+        ignored = [
+            flag
+            for flag, value in (
+                ("--config", args.config),
+                ("--preset", args.preset),
+                ("--out", args.out),
+                ("--option", args.option),
+                ("--agent-option", args.agent_option),
+                ("--ppo-option", args.ppo_option),
+                ("--threads", args.threads),
+                ("--seed", args.seed),
+                ("--num-envs", args.num_envs),
             )
+            if value not in (None, [])
+        ]
+        if ignored:
+            raise CommandError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
             made_for = trainer.config.scene if flag == "--scene" else trainer.config.agent
@@ -241,9 +270,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.ppo_option:
             overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
         config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
+        if args.out and (Path(args.out) / "checkpoints").exists():
+            raise CommandError(f"{args.out} already holds a run; continue it with --resume {args.out}")
+        if args.out and Path(args.out).exists() and any(Path(args.out).iterdir()):
+            raise CommandError(f"{args.out} is not empty; a new run needs a new or empty directory")
         run_dir = Path(args.out) if args.out else new_run_dir(config)
-        if (run_dir / "checkpoints").exists():
-            raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+        run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
         trainer = Trainer(config, run_dir)
 
     config = trainer.config
@@ -520,6 +552,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `main.py scenes | head`: the reader left; silence the flush at exit too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # a path that cannot be written or read: `--out /etc/hostname/run`
+        print(f"engram: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -23,14 +24,15 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used here: missing, truncated, not Engram's, or made for something else."""
 
 
-def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Atomically write `payload` (plus the format tag) to `path`; the old file stays intact until the end."""
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write a file through `write(handle)` into a temporary file beside `path`, flush it to disk, then rename
+    it over `path`: a crash or a full disk mid-write leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
-            torch.save({"format": FORMAT, **payload}, tmp)
+            write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_name, path)
@@ -38,6 +40,11 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Atomically write `payload` (plus the format tag) to `path`; the old file stays intact until the end."""
+    return write_atomically(path, lambda handle: torch.save({"format": FORMAT, **payload}, handle))
 
 
 def load_checkpoint(

@@ -28,6 +28,7 @@ from typing import Any
 import tomli_w
 
 from agents.base import check_type
+from agents.checkpoints import write_atomically
 from agents.ppo import PPOConfig
 from agents.registry import AGENTS, make_spec
 from scenes.registry import SCENES, make_scene
@@ -357,4 +358,6 @@ def config_from_dict(data: dict[str, Any], source: str) -> TrainConfig:
 
 
 def write_config(config: TrainConfig, path: str | Path) -> None:
-    Path(path).write_text(tomli_w.dumps(config.to_dict()))
+    """The resolved config as TOML, written atomically (a run's config.toml is never left half-written)."""
+    text = tomli_w.dumps(config.to_dict()).encode()
+    write_atomically(path, lambda handle: handle.write(text))

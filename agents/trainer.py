@@ -20,6 +20,8 @@ GUI's player (another thread, other RNG) cannot perturb training.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import math
 import threading
 import time
@@ -34,7 +36,7 @@ from psygnal import Signal, SignalGroup
 from tensorboardX import SummaryWriter
 
 from agents.base import Agent
-from agents.checkpoints import load_checkpoint, save_checkpoint
+from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
 from agents.config import TrainConfig, config_from_dict, write_config
 from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
@@ -104,13 +106,13 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None)
 
 
 def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
-    """Load `weights` into `agent`, or a one-line ValueError naming `source` if their shapes differ."""
+    """Load `weights` into `agent`, or a one-line CheckpointError naming `source` if their shapes differ."""
     try:
         agent.load_state_dict(weights)
     except RuntimeError as error:
         # torch's message is a header line, then one line per mismatch: name the last mismatch.
         detail = [line.strip() for line in str(error).splitlines() if line.strip()][-1]
-        raise ValueError(f"{source} does not match its config: {detail[:200]}") from None
+        raise CheckpointError(f"{source} does not match its config: {detail[:200]}") from None
 
 
 def episodes_in_trial(scene: Scene) -> int:
@@ -120,14 +122,19 @@ def episodes_in_trial(scene: Scene) -> int:
 
 
 def new_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
-    """`<root>/<scene>-<agent>-<time>/`, made unique with a suffix if two runs start within a second."""
+    """Create and return `<root>/<scene>-<agent>-<time>/`, with a suffix if that name is taken. Created here,
+    not at the first iteration, so two runs started within a second (a loop over seeds) never share one."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{config.scene}-{config.agent}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
 
 
 class Trainer:
@@ -183,11 +190,14 @@ class Trainer:
         if path.exists():  # a resume: keep rows up to the checkpoint, drop any written after it
             with path.open(newline="") as f:
                 kept = [row for row in csv.DictReader(f) if int(row["iteration"]) <= self.iteration]
-        self._csv_file = path.open("w", newline="")
+        # The kept rows are rewritten atomically (a crash here must not lose the run's history), then appended to.
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", restval="")
+        writer.writeheader()
+        writer.writerows(kept)
+        write_atomically(path, lambda handle: handle.write(text.getvalue().encode()))
+        self._csv_file = path.open("a", newline="")
         self._csv = csv.DictWriter(self._csv_file, fieldnames=columns, extrasaction="ignore", restval="")
-        self._csv.writeheader()
-        self._csv.writerows(kept)
-        self._csv_file.flush()
         self._tb = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.iteration + 1)
 
     def _episode_columns(self) -> list[str]:
@@ -413,17 +423,31 @@ class Trainer:
             self.events.message.emit(f"checkpoint saved: {path}")
         return path
 
-    def load_state(self, payload: dict[str, Any]) -> None:
-        """Restore weights, optimiser, RNG and counters from a checkpoint payload made for this config."""
-        self.agent.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
+    def load_state(self, payload: dict[str, Any], source: str = "the checkpoint") -> None:
+        """Restore weights, optimiser, RNG and counters from a checkpoint payload made for this config; a
+        payload that does not fit is a one-line CheckpointError naming `source`."""
+        try:
+            weights, optimizer_state, generator_state = (
+                payload[k] for k in ("model", "optimizer", "generator")
+            )
+            counters = payload["counters"]
+            iteration = int(counters["iteration"])
+            env_steps = int(counters["env_steps"])
+            best_return = float(counters["best_return"])
+            elapsed_s = float(counters["elapsed_s"])
+        except KeyError as missing:
+            raise CheckpointError(f"{source} has no {missing.args[0]!r}") from None
+        load_weights(self.agent, weights, source)
+        try:
+            self.optimizer.load_state_dict(optimizer_state)
+        except ValueError as error:  # parameter groups of another size
+            raise CheckpointError(f"{source}'s optimiser state does not match: {error}") from None
         set_learning_rates(self.optimizer, self.config.ppo)
-        self._next_generator_state = payload["generator"]
-        counters = payload["counters"]
-        self.iteration = int(counters["iteration"])
-        self.env_steps = int(counters["env_steps"])
-        self.best_return = float(counters["best_return"])
-        self.elapsed_s = float(counters["elapsed_s"])
+        self._next_generator_state = generator_state
+        self.iteration = iteration
+        self.env_steps = env_steps
+        self.best_return = best_return
+        self.elapsed_s = elapsed_s
         self.task_overrides = dict(payload.get("task_overrides", {}))
         self._install_task_sampler()
         self._saved_iteration = self.iteration
@@ -453,7 +477,11 @@ class Trainer:
         if total_steps is not None:
             config.total_steps = total_steps
         trainer = cls(config, run_dir, log=log)
-        trainer.load_state(payload)
+        try:
+            trainer.load_state(payload, source)
+        except BaseException:
+            trainer.close()
+            raise
         return trainer
 
     def close(self) -> None:

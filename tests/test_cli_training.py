@@ -151,3 +151,49 @@ def test_eval_runs_longer_trials_and_streaming_caches_and_refuses_bad_options(tm
     ):
         bad = engram("eval", "--checkpoint", str(run), "--episodes", "1", flag, text)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and message in bad.stderr, bad.stderr
+
+
+def test_train_refuses_to_overwrite_or_ignore_and_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    assert main.main(["train", "--scene", "bandit", "--agent", "mlp", "--out", str(taken)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in taken.iterdir()] == ["notes.txt"] and (taken / "notes.txt").read_text() == "mine"
+    # A path that cannot be a directory: the OS's reason in one line, before any work.
+    assert (
+        main.main(["train", "--scene", "bandit", "--agent", "mlp", "--out", str(taken / "notes.txt" / "run")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Not a directory" in err and "training" not in err
+    # --resume would drop these silently: they are refused by name, also when their value is 0.
+    assert main.main(["train", "--resume", str(taken), "--seed", "0", "--num-envs", "4"]) == 2
+    assert "drop --seed/--num-envs" in capsys.readouterr().err
+
+
+def test_without_a_display_gui_refuses_window_flags_and_demos_a_given_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shot = tmp_path / "shot.png"
+    assert main.main(["gui", "--screenshot", str(shot), "--quit-after", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--screenshot/--quit-after need the window" in err and "xvfb-run" in err
+    assert not shot.exists() and not (tmp_path / "runs").exists()
+    # --checkpoint: the demo records that agent (a bandit MLP here), not the default pretrained TrMRL.
+    trained = engram(
+        "train", "--scene", "bandit", "--agent", "mlp", "--steps", "640", "--out", str(tmp_path / "run")
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert main.main(["--checkpoint", str(tmp_path / "run")]) == 0
+    out, err = capsys.readouterr()
+    video = tmp_path / out.strip()
+    assert f"the agent in {tmp_path / 'run'}" in err
+    assert video.parents[2] == tmp_path / "runs" and video.parents[1].name.startswith("bandit-mlp-")
+    frames, meta = read_video(video)
+    assert len(frames) == round(main.DEMO_VIDEO_SECONDS * meta["fps"])

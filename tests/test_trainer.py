@@ -17,7 +17,7 @@ from agents.checkpoints import CheckpointError
 from agents.config import config_from_dict, load_config_file, resolve_config
 from agents.ppo import make_optimizer, ppo_update
 from agents.rollout import collect_rollout
-from agents.trainer import Trainer
+from agents.trainer import Trainer, new_run_dir
 
 TINY_MEMO = {
     "d_model": 16,
@@ -125,14 +125,54 @@ def test_a_truncated_latest_checkpoint_is_refused_and_the_run_is_left_intact(tmp
     latest = tmp_path / "run" / "checkpoints" / "latest.pt"
     data = latest.read_bytes()
     latest.write_bytes(data[: len(data) // 2])
-    before = sorted(p.name for p in (tmp_path / "run").rglob("*"))
+    before = tree_bytes(tmp_path / "run")
     with pytest.raises(CheckpointError, match="truncated or corrupted") as error:
         Trainer.from_run(tmp_path / "run")
     assert "\n" not in str(error.value)
-    assert sorted(p.name for p in (tmp_path / "run").rglob("*")) == before
+    assert tree_bytes(tmp_path / "run") == before
     # The best checkpoint of the same run still loads.
     resumed_best = torch.load(tmp_path / "run" / "checkpoints" / "best.pt", weights_only=True)
     assert resumed_best["counters"]["iteration"] == 1
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (TensorBoard's aside) and its exact contents."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "tensorboard" not in p.parts
+    }
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda payload: payload["model"].pop(next(iter(payload["model"]))), "does not match its config"),
+        (lambda payload: payload.pop("counters"), "has no 'counters'"),
+        (lambda payload: payload["optimizer"]["param_groups"].append({}), "optimiser state does not match"),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_is_a_one_line_error_and_the_run_is_left_intact(
+    tmp_path: Path, damage, message: str
+) -> None:
+    trainer = Trainer(tiny_config(), tmp_path / "run")
+    trainer.iterate()
+    trainer.close()
+    latest = tmp_path / "run" / "checkpoints" / "latest.pt"
+    payload = torch.load(latest, weights_only=True)
+    damage(payload)
+    torch.save(payload, latest)
+    before = tree_bytes(tmp_path / "run")
+    with pytest.raises(CheckpointError, match=message) as error:
+        Trainer.from_run(tmp_path / "run")
+    assert "\n" not in str(error.value)
+    assert tree_bytes(tmp_path / "run") == before
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
+    config = tiny_config()
+    made = [new_run_dir(config, tmp_path) for _ in range(3)]
+    assert len(set(made)) == 3 and all(path.is_dir() and path.parent == tmp_path for path in made)
 
 
 def test_pause_resume_and_stop_from_another_thread(tmp_path: Path) -> None:
