@@ -39,7 +39,9 @@ MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
 
 @dataclass
 class PPOConfig:
-    """Every PPO hyper-parameter, with CleanRL's continuous-control defaults; presets override them."""
+    """Every PPO hyper-parameter; presets override them. The defaults are CleanRL's `ppo_continuous_action.py`
+    except three: 4 epochs (CleanRL's Atari value; 10 there), no value-loss clipping, and a constant learning
+    rate (no annealing to zero, so a finished run can be extended with `train --resume DIR --steps N`)."""
 
     gamma: float = field(default=0.99, metadata={"doc": "discount, applied across episodes of a trial"})
     gae_lambda: float = field(default=0.95, metadata={"doc": "GAE λ"})
