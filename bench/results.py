@@ -709,9 +709,11 @@ def cmd_export(args: argparse.Namespace) -> None:
     config = payload["config"]
     check = evaluate_run(directory, "test", args.check_trials, experiment.deterministic)
     mean, std = check["trial_return"]["mean"], check["trial_return"]["std"]
-    # Sampling noise of the mean over `trials` tasks (3 standard errors), at least 5% of the value: the check
-    # repeats this evaluation and flags a checkpoint or code change that moves the score beyond it.
-    tolerance = max(3 * std / math.sqrt(args.check_trials), 0.05 * abs(mean))
+    # The check repeats this very evaluation (same tasks, same seed), so on this platform it reproduces the score
+    # exactly. The tolerance covers what another CPU's floating point can change: a few trials whose trajectories
+    # diverge (one standard error of the mean over `trials` tasks, at least 2% of it). A change that makes the
+    # agent worse by more than that fails the test.
+    tolerance = max(std / math.sqrt(args.check_trials), 0.02 * abs(mean))
     evaluation = {}
     for split in experiment.splits:
         path = directory / f"eval-{split}.json"
