@@ -115,6 +115,24 @@ def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
         raise CheckpointError(f"{source} does not match its config: {detail[:200]}") from None
 
 
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """A metrics.csv (a run's, or a pretrained agent's copy) as one dict of numbers per iteration; empty cells
+    (a column an iteration did not log) and non-numeric ones are left out."""
+    rows = []
+    with Path(path).open(newline="") as f:
+        for row in csv.DictReader(f):
+            values = {}
+            for key, text in row.items():
+                if key is None or text in (None, ""):
+                    continue
+                try:
+                    values[key] = float(text)
+                except ValueError:
+                    continue
+            rows.append(values)
+    return rows
+
+
 def episodes_in_trial(scene: Scene) -> int:
     """How many per-episode-index columns to log: the trial's nominal episode count, capped."""
     nominal = scene.episodes_per_trial or math.ceil(scene.steps_per_trial / scene.episode_length)

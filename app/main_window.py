@@ -36,7 +36,7 @@ from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
 from agents.player import PlayerStep
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
-from agents.trainer import Trainer, new_run_dir
+from agents.trainer import Trainer, new_run_dir, read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
@@ -72,23 +72,6 @@ PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the 
 MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
 PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 JOIN_TIMEOUT_S = 10.0
-
-
-def read_metrics_csv(path: Path) -> list[dict[str, float]]:
-    """A run's metrics.csv as one dict of numbers per iteration (empty cells skipped)."""
-    rows = []
-    with path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            values = {}
-            for key, text in row.items():
-                if key is None or text in (None, ""):
-                    continue
-                try:
-                    values[key] = float(text)
-                except ValueError:
-                    continue
-            rows.append(values)
-    return rows
 
 
 class Banner(QFrame):
@@ -422,7 +405,7 @@ class MainWindow(QMainWindow):
         if self.curves.has_run(run_id) or not metrics_path.is_file():
             return
         try:
-            rows = read_metrics_csv(metrics_path)
+            rows = read_metrics(metrics_path)
         except (OSError, csv.Error) as error:
             self.banner.show_message(error_text(f"reading {metrics_path}", error))
             return
@@ -815,7 +798,7 @@ class MainWindow(QMainWindow):
             return
         if metrics_path.is_file():
             try:
-                rows = read_metrics_csv(metrics_path)
+                rows = read_metrics(metrics_path)
             except (OSError, csv.Error) as error:
                 self.banner.show_message(error_text(f"reading {metrics_path}", error))
                 rows = []

@@ -19,7 +19,6 @@ Runs live in runs/results/<experiment>-<arm>-s<seed>/ (ordinary run directories:
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import json
 import math
@@ -205,28 +204,25 @@ def run_name_matches(name: str, experiment: Experiment, arm: Arm) -> bool:
 
 def trained_steps(directory: Path) -> int:
     """Env steps of the newest iteration in a run's metrics.csv (0 if none)."""
-    rows = read_metrics(directory)
+    rows = run_metrics(directory)
     return int(rows[-1]["env_steps"]) if rows else 0
 
 
 def finished(experiment: Experiment, directory: Path, steps: int) -> bool:
     """Whether a run has used its step budget or, for a wall-clock experiment, its minutes."""
-    rows = read_metrics(directory)
+    rows = run_metrics(directory)
     if not rows:
         return False
     spent = experiment.minutes is not None and rows[-1]["time_s"] >= 60 * experiment.minutes
     return spent or rows[-1]["env_steps"] >= steps
 
 
-def read_metrics(directory: Path) -> list[dict[str, float]]:
+def run_metrics(directory: Path) -> list[dict[str, float]]:
+    """A run's metrics.csv rows (`agents.trainer.read_metrics`); none before its first iteration."""
+    from agents.trainer import read_metrics
+
     path = directory / "metrics.csv"
-    if not path.is_file():
-        return []
-    with path.open() as handle:
-        return [
-            {k: float(v) if v not in ("", None) else math.nan for k, v in r.items()}
-            for r in csv.DictReader(handle)
-        ]
+    return read_metrics(path) if path.is_file() else []
 
 
 def train_args(experiment: Experiment, arm: Arm, seed: int, steps: int) -> list[str]:
@@ -420,7 +416,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"<!-- bench/results.py report, {date.today()}, {platform.machine()}, {os.cpu_count()} cores -->")
     for experiment in EXPERIMENTS.values():
         runs = [(a, s, run_dir(experiment, a, s)) for a, s in selected(experiment, args)]
-        runs = [(a, s, d) for a, s, d in runs if read_metrics(d)]
+        runs = [(a, s, d) for a, s, d in runs if run_metrics(d)]
         if not runs:
             continue
         print(f"\n### {experiment.scene} ({experiment.key}); {experiment.paper_target}\n")
@@ -436,7 +432,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         for arm, seed, directory in runs:
-            rows = read_metrics(directory)
+            rows = run_metrics(directory)
             tail = rows[-max(1, len(rows) // 10) :]
             cells = [
                 arm.name,
@@ -522,14 +518,14 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
     others = sorted(
         d
         for d in RESULTS.glob(f"{experiment.key}-*")
-        if d.is_dir() and d not in reported and read_metrics(d) and not d.name.endswith("-s99")
+        if d.is_dir() and d not in reported and run_metrics(d) and not d.name.endswith("-s99")
     )
     if not others:
         return
 
     def near(directory: Path, steps: int) -> dict[str, float]:
         """Means over the iterations in the last 20% of env steps before `steps`."""
-        rows = [r for r in read_metrics(directory) if 0.8 * steps <= r["env_steps"] <= steps]
+        rows = [r for r in run_metrics(directory) if 0.8 * steps <= r["env_steps"] <= steps]
         keys = ("trial_return", "success_rate", "approx_kl", "clip_fraction")
         return {k: sum(r.get(k, math.nan) for r in rows) / len(rows) if rows else math.nan for k in keys}
 
@@ -656,7 +652,7 @@ def plot_curves(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> No
     figure, (by_steps, by_time, in_context) = plt.subplots(1, 3, figsize=(16, 4))
     colours = {arm.name: f"C{i}" for i, arm in enumerate(experiment.arms)}
     for arm, seed, directory in runs:
-        rows = read_metrics(directory)
+        rows = run_metrics(directory)
         label = arm.name if seed == min(s for a, s, _ in runs if a == arm) else None
         returns = smoothed([r["trial_return"] for r in rows], 20)
         by_steps.plot([r["env_steps"] / 1e6 for r in rows], returns, color=colours[arm.name], label=label)
@@ -740,7 +736,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         "command": command,
         "commit": run_commits(directory),
         "env_steps": int(payload["counters"]["env_steps"]),
-        "wall_clock_minutes": round(read_metrics(directory)[-1]["time_s"] / 60, 1),
+        "wall_clock_minutes": round(run_metrics(directory)[-1]["time_s"] / 60, 1),
         "check": {
             "split": "test",
             "trials": args.check_trials,
