@@ -105,6 +105,14 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None)
     return agent
 
 
+def initial_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None) -> Agent:
+    """The untrained agent a run of `config` starts from: weights drawn from `config.seed`, the global torch RNG
+    left as it was (the trainer and the GUI's player build the very same one)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        return build_agent(config, scene, trials)
+
+
 def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
     """Load `weights` into `agent`, or a one-line CheckpointError naming `source` if their shapes differ."""
     try:
@@ -163,8 +171,7 @@ class Trainer:
         self.config = config
         self.scene = make_scene(config.scene, **config.scene_options)
         self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
-        torch.manual_seed(config.seed)  # weight initialisation
-        self.agent = build_agent(config, self.scene, self.trials)
+        self.agent = initial_agent(config, self.scene, self.trials)
         self.optimizer = make_optimizer(self.agent, config.ppo)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.num_episodes = episodes_in_trial(self.scene)

@@ -858,8 +858,7 @@ class MainWindow(QMainWindow):
     def _choose_media_dir(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder", str(self.media_dir()))
         if path:
-            self._media_dir = Path(path)
-            self._update_media_label()
+            self.set_media_dir(path)
 
     # ------------------------------------------------------------------------------------------ media
 

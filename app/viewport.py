@@ -41,7 +41,6 @@ class Viewport(QWidget):
         self._serial = 0  # frames set
         self._painted_serial = 0  # newest frame painted
         self._shown_at: deque[float] = deque()
-        self._fps_visible = True
         self._drag: str | None = None  # "orbit" or "pan" while a button is held
         self._last_pos = QPoint()
         # Repaints the readout when frames stop arriving, so a paused player does not show a stale rate.
@@ -81,13 +80,6 @@ class Viewport(QWidget):
 
     # ------------------------------------------------------------------------------------------ readout
 
-    def set_fps_visible(self, visible: bool) -> None:
-        self._fps_visible = visible
-        self.update()
-
-    def fps_visible(self) -> bool:
-        return self._fps_visible
-
     def fps(self) -> float:
         """Frames shown (painted) during the last second."""
         cutoff = time.monotonic() - _FPS_WINDOW_S
@@ -96,7 +88,7 @@ class Viewport(QWidget):
         return len(self._shown_at) / _FPS_WINDOW_S
 
     def _refresh_fps(self) -> None:
-        if self._fps_visible and self._shown_at:
+        if self._shown_at:
             self.update(self._fps_rect())
 
     def _fps_rect(self) -> QRect:
@@ -125,11 +117,10 @@ class Viewport(QWidget):
             if self._painted_serial != self._serial:
                 self._painted_serial = self._serial
                 self._shown_at.append(time.monotonic())
-        if self._fps_visible:
-            box = self._fps_rect()
-            painter.fillRect(box, QColor(0, 0, 0, 150))
-            painter.setPen(QColor(230, 230, 230))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{self.fps():.0f} fps")
+        box = self._fps_rect()
+        painter.fillRect(box, QColor(0, 0, 0, 150))
+        painter.setPen(QColor(230, 230, 230))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{self.fps():.0f} fps")
         painter.end()
 
     # ------------------------------------------------------------------------------------------- mouse

@@ -41,7 +41,7 @@ from agents.base import StepTrace
 from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.player import Player, PlayerStep
-from agents.trainer import Trainer, build_agent, load_weights
+from agents.trainer import Trainer, initial_agent, load_weights
 from agents.trainer_process import TrainerProcess, TrainingInfo
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from scenes.base import Task, TaskParam
@@ -356,9 +356,7 @@ def fresh_player(
 
     def build() -> tuple[Player, TrainConfig, dict[str, Any] | None, str]:
         scene = make_scene(config.scene, **config.scene_options)
-        with torch.random.fork_rng():
-            torch.manual_seed(config.seed)  # as Trainer does: the untrained agent is the run's first one
-            agent = build_agent(config, scene)
+        agent = initial_agent(config, scene)  # the untrained agent is the run's first one
         if weights is not None:
             load_weights(agent, weights, source)
         return Player(scene, agent, seed=seed), config, None, source
