@@ -144,7 +144,10 @@ _TRMRL_PAPER: dict[str, dict[str, Any]] = {  # per-task columns of trmrl.md's ta
         },
     },
 }
-_TRMRL_PAPER["ant-goal"] = _TRMRL_PAPER["ant-dir"]  # AntGoal lives in a side branch with no own table
+# AntGoal lives in a side branch of the official code with no settings of its own: it takes Ant-Dir's, in every
+# preset (the paper table's column and the agent's initial std / output gain).
+_SETTINGS_OF = {"ant-goal": "ant-dir"}
+_TRMRL_PAPER["ant-goal"] = _TRMRL_PAPER[_SETTINGS_OF["ant-goal"]]
 
 # Memo's navigation PPO (memo.md "Training"): clip 0.2, 4 epochs, value 0.5, entropy 0.01, Adam 3e-4 (the
 # middle of 2e-4 - 4e-4), grad-norm 0.2, gamma 0.99, lambda 0.95.
@@ -194,7 +197,7 @@ def _agent_preset(agent: str, scene: str) -> str:
     """The agent registry preset that matches a scene (initial std, value input, model size), if any."""
     presets = AGENTS[agent].presets
     family = _family(scene)
-    for name in (scene, family, "mujoco" if family == "mujoco" else ""):
+    for name in (scene, _SETTINGS_OF.get(scene, ""), family, "mujoco" if family == "mujoco" else ""):
         if name and name in presets:
             return name
     return ""

@@ -110,7 +110,10 @@ class Trials:
             raise ValueError(f"env_id must be in [0, {self.num_envs - 1}], got {env_id}")
         self.batch.set_task(env_id, **params)
         if self._tokens is not None:
-            self._tokens.task[env_id] = task_vector(self.scene, self.batch.get_task(env_id))
+            # A new array for the pending tokens: earlier steps' tokens share the old one and keep their task.
+            task = self._tokens.task.copy()
+            task[env_id] = task_vector(self.scene, self.batch.get_task(env_id))
+            self._tokens.task = task
 
     def set_task_sampler(self, sampler: TaskSampler) -> None:
         """Replace how new trials draw their task (takes effect at the next trial start)."""

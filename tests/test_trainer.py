@@ -340,3 +340,10 @@ def test_paper_preset_is_the_trmrl_table() -> None:
         32,
         32,
     )
+
+
+def test_ant_goal_takes_ant_dirs_agent_settings_in_every_preset() -> None:
+    """AntGoal has no settings of its own in the official code: the paper's Ant-Dir std and output gain."""
+    for preset in ("fast", "paper", "default"):
+        spec = resolve_config("ant-goal", "trmrl", preset).to_dict()["agent_config"]
+        assert (spec["init_std"], spec["output_gain"]) == (0.5, 0.01), preset

@@ -75,10 +75,13 @@ def test_task_edit_mid_trial_applies_at_the_next_step() -> None:
     trials = Trials(scene, num_envs=2, seed=3)
     tokens = trials.reset()
     for _ in range(5):
+        earlier = tokens
         tokens, _ = trials.step(np.zeros((2, 6)))
     env = trials.batch.envs[0]
+    before = earlier.task.copy()
     trials.set_task(0, target_velocity=3.9)
-    assert tokens.task[0, 0] == pytest.approx(3.9)
+    assert tokens.task[0, 0] == pytest.approx(3.9)  # the pending tokens: the agent's next input
+    np.testing.assert_array_equal(earlier.task, before)  # a step already taken keeps the task it had
     x_before = env.data.qpos[0]
     tokens, result = trials.step(np.zeros((2, 6)))
     velocity = (env.data.qpos[0] - x_before) / 0.05
