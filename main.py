@@ -274,9 +274,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CommandError(f"{args.out} already holds a run; continue it with --resume {args.out}")
         if args.out and Path(args.out).exists() and any(Path(args.out).iterdir()):
             raise CommandError(f"{args.out} is not empty; a new run needs a new or empty directory")
-        run_dir = Path(args.out) if args.out else new_run_dir(config)
-        run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
-        trainer = Trainer(config, run_dir)
+        if args.out:
+            run_dir, made = Path(args.out), not Path(args.out).exists()
+            run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
+        else:
+            run_dir, made = new_run_dir(config), True
+        try:
+            trainer = Trainer(config, run_dir)
+        except BaseException:
+            if made:  # a run that could not start (a scene backend missing...) leaves no empty directory
+                run_dir.rmdir()
+            raise
 
     config = trainer.config
     print(
