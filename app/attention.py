@@ -46,9 +46,9 @@ class _KeyAxis(pg.AxisItem):
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         levels = []
         for spacing, values in super().tickValues(minVal, maxVal, size):
-            levels.append(
-                (max(spacing, 1.0), [v for v in values if float(v).is_integer() and v >= self._first_raw])
-            )
+            # Raw-step labels keep half a tick spacing clear of the last summary block's label ("S4" "320").
+            first = self._first_raw + (spacing / 2 if self._blocks else 0)
+            levels.append((max(spacing, 1.0), [v for v in values if float(v).is_integer() and v >= first]))
         blocks = [v for v in self._blocks if minVal <= v <= maxVal]
         if levels:
             levels[0] = (levels[0][0], blocks + levels[0][1])
