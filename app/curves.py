@@ -95,7 +95,7 @@ class CurvesPanel(QWidget):
         self._plot = pg.PlotWidget()
         self._plot.setLabel("bottom", "env steps")
         self._plot.showGrid(x=True, y=True, alpha=0.2)
-        self._plot.addLegend(offset=(8, 8))
+        self._plot.addLegend(offset=(8, 8), brush=pg.mkBrush(0, 0, 0, 170))  # readable over the curves
         self._plot.setClipToView(True)
         self._plot.setDownsampling(auto=True, mode="peak")
 
