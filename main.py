@@ -374,9 +374,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     from agents.evaluation import load_policy
     from agents.player import Player, record_policy
     from scenes.base import validate_task
+    from scenes.video import check_video_path
 
     if args.seconds <= 0 or args.seconds > 3600:
         raise CommandError(f"--seconds must be in (0, 3600], got {args.seconds}")
+    check_video_path(args.out)
     size = parse_size(args.size)
     policy = load_policy(args.checkpoint)
     scene = policy.scene

@@ -15,6 +15,16 @@ import imageio_ffmpeg
 import numpy as np
 
 
+def check_video_path(path: str | Path) -> Path:
+    """`path` as a Path if a video can be written there: a file name ending in .mp4; ValueError otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; name the .mp4 file to write in it")
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"videos are written as MP4: {path} must end in .mp4")
+    return path
+
+
 class VideoWriter:
     """H.264 / yuv420p MP4 (plays everywhere); frames are (H, W, 3) uint8 of one fixed, even size."""
 
@@ -22,12 +32,12 @@ class VideoWriter:
         width, height = size
         if width % 2 or height % 2:
             raise ValueError(f"video size must be even for yuv420p, got {width}x{height}")
-        self.path = Path(path)
+        self.path = check_video_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = size
         self.fps = fps
         self.frames = 0
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
         self._writer: Any = imageio_ffmpeg.write_frames(
             str(self._tmp),
             size,

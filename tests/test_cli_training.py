@@ -174,6 +174,17 @@ def test_train_refuses_to_overwrite_or_ignore_and_says_why_in_one_line(
     assert "drop --seed/--num-envs" in capsys.readouterr().err
 
 
+def test_record_refuses_an_output_that_is_not_an_mp4_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt")
+    for out, message in ((tmp_path / "clip.txt", "must end in .mp4"), (tmp_path, "is a directory")):
+        assert main.main(["record", "--checkpoint", checkpoint, "--out", str(out), "--seconds", "1"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+    assert list(tmp_path.iterdir()) == []  # nothing written, no partial file
+
+
 def test_without_a_display_gui_refuses_window_flags_and_demos_a_given_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
