@@ -17,7 +17,7 @@ from agents.checkpoints import CheckpointError
 from agents.config import config_from_dict, load_config_file, resolve_config
 from agents.ppo import make_optimizer, ppo_update
 from agents.rollout import collect_rollout
-from agents.trainer import Trainer, new_run_dir
+from agents.trainer import Trainer, initial_agent, new_run_dir
 
 TINY_MEMO = {
     "d_model": 16,
@@ -347,3 +347,17 @@ def test_ant_goal_takes_ant_dirs_agent_settings_in_every_preset() -> None:
     for preset in ("fast", "paper", "default"):
         spec = resolve_config("ant-goal", "trmrl", preset).to_dict()["agent_config"]
         assert (spec["init_std"], spec["output_gain"]) == (0.5, 0.01), preset
+
+
+def test_initial_agent_is_the_runs_first_agent_and_leaves_the_global_rng_alone() -> None:
+    """The GUI's player shows an untrained agent through `initial_agent`: the weights a Trainer starts from."""
+    config = tiny_config()
+    trainer = Trainer(config, None)
+    rng = torch.get_rng_state()
+    again = initial_agent(config, trainer.scene)
+    assert torch.equal(torch.get_rng_state(), rng)
+    other_seed = initial_agent(dataclasses.replace(config, seed=config.seed + 1), trainer.scene)
+    weights, same, different = (a.state_dict() for a in (trainer.agent, again, other_seed))
+    assert all(torch.equal(weights[k], same[k]) for k in weights)
+    assert not all(torch.equal(weights[k], different[k]) for k in weights)
+    trainer.close()
