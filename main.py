@@ -95,17 +95,15 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
+def given_flags(args: argparse.Namespace, *flags: str) -> list[str]:
+    """Which of `flags` the user gave: argparse leaves the others None, False or [] (a given 0 counts)."""
+    values = ((flag, getattr(args, flag[2:].replace("-", "_"))) for flag in flags)
+    return [flag for flag, value in values if value is not None and value is not False and value != []]
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     if not has_display():
-        window_only = [
-            flag
-            for flag, value in (
-                ("--screenshot", args.screenshot),
-                ("--quit-after", args.quit_after),
-                ("--train", args.train),
-            )
-            if value is not None and value is not False
-        ]
+        window_only = given_flags(args, "--screenshot", "--quit-after", "--train")
         if window_only:  # a screenshot asked for and silently not taken would look like success
             raise CommandError(
                 f"no display found: {'/'.join(window_only)} need the window; run "
@@ -138,13 +136,13 @@ def run_headless_demo(args: argparse.Namespace) -> int:
     use_software_gl_without_display()
     if args.demo_seconds is not None and args.demo_seconds <= 0:
         raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
-    config = resolve_config(args.scene or "halfcheetah-vel", args.agent or "trmrl", "fast")
-    shipped = find_pretrained(config.scene, config.agent, config.preset)
     if args.checkpoint:  # the demo shows the agent the user named
         policy = load_policy(args.checkpoint)
-        scene, agent, run_dir = policy.scene, policy.agent, new_run_dir(policy.config)
         print(f"engram: the agent in {args.checkpoint}", file=sys.stderr)
-    elif shipped is not None and args.demo_seconds is None:
+        return record_demo(policy.scene, policy.agent, new_run_dir(policy.config))
+    config = resolve_config(args.scene or "halfcheetah-vel", args.agent or "trmrl", "fast")
+    shipped = find_pretrained(config.scene, config.agent, config.preset)
+    if shipped is not None and args.demo_seconds is None:
         policy = load_policy(shipped.path)
         scene, agent, run_dir = policy.scene, policy.agent, new_run_dir(config)
         print(
@@ -232,21 +230,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents.trainer import Trainer, new_run_dir
 
     if args.resume:
-        ignored = [
-            flag
-            for flag, value in (
-                ("--config", args.config),
-                ("--preset", args.preset),
-                ("--out", args.out),
-                ("--option", args.option),
-                ("--agent-option", args.agent_option),
-                ("--ppo-option", args.ppo_option),
-                ("--threads", args.threads),
-                ("--seed", args.seed),
-                ("--num-envs", args.num_envs),
-            )
-            if value not in (None, [])
-        ]
+        ignored = given_flags(
+            args,
+            *("--config", "--preset", "--out", "--option", "--agent-option", "--ppo-option"),
+            *("--threads", "--seed", "--num-envs"),
+        )
         if ignored:
             raise CommandError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
         trainer = Trainer.from_run(args.resume, total_steps=args.steps)
@@ -270,12 +258,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.ppo_option:
             overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
         config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
-        if args.out and (Path(args.out) / "checkpoints").exists():
-            raise CommandError(f"{args.out} already holds a run; continue it with --resume {args.out}")
-        if args.out and Path(args.out).exists() and any(Path(args.out).iterdir()):
-            raise CommandError(f"{args.out} is not empty; a new run needs a new or empty directory")
         if args.out:
-            run_dir, made = Path(args.out), not Path(args.out).exists()
+            run_dir = Path(args.out)
+            if (run_dir / "checkpoints").exists():
+                raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+            if run_dir.exists() and any(run_dir.iterdir()):
+                raise CommandError(f"{run_dir} is not empty; a new run needs a new or empty directory")
+            made = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
         else:
             run_dir, made = new_run_dir(config), True
