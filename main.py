@@ -233,7 +233,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         ignored = given_flags(
             args,
             *("--config", "--preset", "--out", "--option", "--agent-option", "--ppo-option"),
-            *("--threads", "--seed", "--num-envs"),
+            *("--threads", "--seed", "--num-envs", "--env-worker"),
         )
         if ignored:
             raise CommandError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
@@ -251,6 +251,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides["num_envs"] = args.num_envs
         if args.threads is not None:
             overrides["torch_threads"] = args.threads
+        if args.env_worker is not None:
+            overrides["env_worker"] = args.env_worker == "on"
         if args.option:
             overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
         if args.agent_option:
@@ -439,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="torch threads for the PPO update (default 1: fastest when the cores are shared; more only for a "
         "run that has the machine to itself)",
+    )
+    train.add_argument(
+        "--env-worker",
+        choices=("on", "off"),
+        help="step the envs in a worker process, overlapped with the agent (default: the preset's; on for "
+        "MuJoCo, Meta-World and navigation)",
     )
     train.add_argument(
         "--option", action="append", default=[], metavar="NAME=VALUE",

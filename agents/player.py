@@ -86,8 +86,7 @@ class Player:
     def unpin_task(self) -> None:
         """Later trials draw their task from the scene's distribution again."""
         self.pinned_task = None
-        split = self.trials.split
-        self.trials.set_task_sampler(lambda rng: self.scene.sample_task(rng, split))
+        self.trials.set_task_overrides({})
 
     def _pin(self, task: Task) -> None:
         self.pinned_task = dict(task)

@@ -20,7 +20,8 @@ from torch import Tensor
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from agents.base import Agent, TokenBatch
-from scenes.trials import Trials, TrialTokens
+from scenes.trials import Trials, TrialStepResult, TrialTokens
+from scenes.trials_process import TrialsProcess
 
 
 def token_batch(tokens: TrialTokens, with_task: bool = False) -> TokenBatch:
@@ -107,7 +108,11 @@ class Rollout:
 
 def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
     """Rollouts of one trial length stacked as rows of trials (e.g. several evaluation batches)."""
-    parts = [r.split_trials() for r in rollouts]
+    return _stack_rows([r.split_trials() for r in rollouts])
+
+
+def _stack_rows(parts: list[Rollout]) -> Rollout:
+    """Rollouts of the same (T, trial length) concatenated along the batch dimension."""
 
     def cat(values: list[Any]) -> Any:
         return None if values[0] is None else torch.cat(values)
@@ -127,7 +132,9 @@ def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
     )
     tensors = {name: cat([getattr(p, name) for p in parts]) for name in names}
     scores = {key: torch.cat([p.scores[key] for p in parts]) for key in parts[0].scores}
-    return Rollout(tokens=tokens, **tensors, trial_length=parts[0].trial_length, scores=scores)
+    return Rollout(
+        tokens=tokens, **tensors, trial_length=parts[0].trial_length, options=parts[0].options, scores=scores
+    )
 
 
 def collect_rollout(
@@ -144,15 +151,24 @@ def collect_rollout(
     carried between rollouts. `generator` drives action sampling and the agent's rollout options;
     `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop);
     `deterministic` acts with the policy's mean / most likely action (evaluation)."""
-    if not tokens.trial_start.all():
-        raise ValueError(
-            "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
-        )
-    # Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
-    # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
-    # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
-    with intra_op_threads(1):
-        return _collect(trials, agent, tokens, num_trials, generator, on_step, deterministic)
+    rollout, (next_tokens,) = _collect(
+        _InlineGroup(trials), agent, [tokens], num_trials, generator, on_step, deterministic
+    )
+    return rollout, next_tokens
+
+
+def collect_rollout_overlapped(
+    trials: TrialsProcess,
+    agent: Agent,
+    tokens: list[TrialTokens],
+    num_trials: int = 1,
+    generator: torch.Generator | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> tuple[Rollout, list[TrialTokens]]:
+    """As `collect_rollout`, over the groups of a `TrialsProcess` (`tokens`: each group's, from its `reset`):
+    the agent acts for one group while the worker steps the other's envs. The rollout's rows are group 0's
+    envs, then group 1's; each group keeps its own memory state, as separate batches would."""
+    return _collect(trials, agent, tokens, num_trials, generator, on_step, False)
 
 
 @contextmanager
@@ -166,68 +182,126 @@ def intra_op_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+class _InlineGroup:
+    """A `Trials` seen as one group that steps when waited for (the serial rollout)."""
+
+    def __init__(self, trials: Trials) -> None:
+        self.trials = trials
+        self.steps_per_trial = trials.steps_per_trial
+        self.success_key = trials.scene.success_key
+        self.score_keys = trials.scene.score_keys
+        self._actions: np.ndarray | None = None
+
+    def step_async(self, group: int, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self, group: int) -> tuple[TrialTokens, TrialStepResult]:
+        assert self._actions is not None
+        return self.trials.step(self._actions)
+
+
+class _GroupSteps:
+    """What one group of envs fed the agent, did and got, step by step."""
+
+    def __init__(self, with_task: bool, success_key: str | None, score_keys: tuple[str, ...]) -> None:
+        self.with_task = with_task
+        self.success_key = success_key
+        self.inputs: list[TokenBatch] = []
+        self.actions: list[Tensor] = []
+        self.log_probs: list[Tensor] = []
+        self.values: list[Tensor] = []
+        self.episode_index: list[Tensor] = []
+        self.rewards: list[Tensor] = []
+        self.episode_end: list[Tensor] = []
+        self.trial_end: list[Tensor] = []
+        self.success: list[Tensor] = []
+        self.scores: dict[str, list[Tensor]] = {key: [] for key in score_keys}
+
+    def add_action(
+        self, tokens: TrialTokens, batch: TokenBatch, action: Tensor, log_prob: Tensor, value: Tensor
+    ) -> None:
+        self.inputs.append(batch)
+        self.actions.append(action)
+        self.log_probs.append(log_prob)
+        self.values.append(value)
+        self.episode_index.append(torch.from_numpy(tokens.episode_index))
+
+    def add_result(self, result: TrialStepResult) -> None:
+        self.rewards.append(torch.from_numpy(result.reward))
+        self.episode_end.append(torch.from_numpy(result.episode_end))
+        self.trial_end.append(torch.full(result.reward.shape, result.trial_end))
+        if self.success_key is not None:
+            self.success.append(torch.from_numpy(np.asarray(result.info[self.success_key], dtype=bool)))
+        for key, values in self.scores.items():
+            values.append(torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
+
+    def to_rollout(self, trial_length: int, options: dict[str, Any]) -> Rollout:
+        def stack(parts: list[Tensor]) -> Tensor:
+            return torch.stack(parts, dim=1).clone()  # clone: out of inference mode, usable in autograd
+
+        input_names = ("obs", "prev_action", "prev_reward", "prev_done", "episode_start", "trial_start")
+        return Rollout(
+            tokens=TokenBatch(
+                **{name: stack([getattr(b, name) for b in self.inputs]) for name in input_names},
+                task=stack([b.task for b in self.inputs]) if self.with_task else None,  # type: ignore[misc]
+            ),
+            actions=stack(self.actions),
+            log_probs=stack(self.log_probs),
+            values=stack(self.values),
+            rewards=stack(self.rewards),
+            episode_end=stack(self.episode_end),
+            trial_end=stack(self.trial_end),
+            episode_index=stack(self.episode_index),
+            success=stack(self.success) if self.success_key is not None else None,
+            trial_length=trial_length,
+            options=options,
+            scores={key: stack(values) for key, values in self.scores.items()},
+        )
+
+
 def _collect(
-    trials: Trials,
+    groups: _InlineGroup | TrialsProcess,
     agent: Agent,
-    tokens: TrialTokens,
+    tokens: list[TrialTokens],
     num_trials: int,
     generator: torch.Generator | None,
     on_step: Callable[[], None] | None,
     deterministic: bool,
-) -> tuple[Rollout, TrialTokens]:
+) -> tuple[Rollout, list[TrialTokens]]:
+    """Step every group `num_trials` trials: group g's actions are sent before group g+1 acts, and its
+    result is received just before group g acts again, so a worker steps one group while the agent acts for
+    the next."""
+    if not all(t.trial_start.all() for t in tokens):
+        raise ValueError(
+            "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
+        )
+    tokens = list(tokens)
     with_task = agent.task_dim > 0
-    options = agent.rollout_options(generator)
-    state: Any = agent.initial_state(trials.num_envs, **options)
-    success_key = trials.scene.success_key
-    score_keys = trials.scene.score_keys
-    scores: dict[str, list[Tensor]] = {key: [] for key in score_keys}
-    steps = num_trials * trials.steps_per_trial
-    inputs: list[TokenBatch] = []
-    actions, log_probs, values, rewards, episode_end, trial_end, episode_index, success = (
-        [] for _ in range(8)
-    )
-    for _ in range(steps):
-        if on_step is not None:
-            on_step()
-        batch = token_batch(tokens, with_task)
-        with torch.inference_mode():
-            out = agent.step(batch, state)
-            action = sample_action(out.dist, generator, deterministic)
-            log_probs.append(out.dist.log_prob(action))
-        state = out.state
-        inputs.append(batch)
-        actions.append(action)
-        values.append(out.value)
-        episode_index.append(torch.from_numpy(tokens.episode_index))
-        tokens, result = trials.step(action.numpy())
-        rewards.append(torch.from_numpy(result.reward))
-        episode_end.append(torch.from_numpy(result.episode_end))
-        trial_end.append(torch.full((trials.num_envs,), result.trial_end))
-        if success_key is not None:
-            success.append(torch.from_numpy(np.asarray(result.info[success_key], dtype=bool)))
-        for key in score_keys:
-            scores[key].append(torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
-
-    def stack(parts: list[Tensor]) -> Tensor:
-        return torch.stack(parts, dim=1).clone()  # clone: out of inference mode, usable in autograd
-
-    input_names = ("obs", "prev_action", "prev_reward", "prev_done", "episode_start", "trial_start")
-    rollout = Rollout(
-        tokens=TokenBatch(
-            **{name: stack([getattr(b, name) for b in inputs]) for name in input_names},
-            task=stack([b.task for b in inputs]) if with_task else None,  # type: ignore[misc]
-        ),
-        actions=stack(actions),
-        log_probs=stack(log_probs),
-        values=stack(values),
-        rewards=stack(rewards),
-        episode_end=stack(episode_end),
-        trial_end=stack(trial_end),
-        episode_index=stack(episode_index),
-        success=stack(success) if success_key is not None else None,
-        trial_length=trials.steps_per_trial,
-        options=options,
-        scores={key: stack(values) for key, values in scores.items()},
-    )
-    assert bool(rollout.trial_end[:, -1].all()) and np.all(tokens.trial_start)
+    # Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
+    # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
+    # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
+    with intra_op_threads(1):
+        options = agent.rollout_options(generator)
+        states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
+        records = [_GroupSteps(with_task, groups.success_key, groups.score_keys) for _ in tokens]
+        for step in range(num_trials * groups.steps_per_trial):
+            if on_step is not None:
+                on_step()
+            for g, record in enumerate(records):
+                if step > 0:
+                    tokens[g], result = groups.step_wait(g)
+                    record.add_result(result)
+                batch = token_batch(tokens[g], with_task)
+                with torch.inference_mode():
+                    out = agent.step(batch, states[g])
+                    action = sample_action(out.dist, generator, deterministic)
+                    log_prob = out.dist.log_prob(action)
+                states[g] = out.state
+                record.add_action(tokens[g], batch, action, log_prob, out.value)
+                groups.step_async(g, action.numpy())
+        for g, record in enumerate(records):
+            tokens[g], result = groups.step_wait(g)
+            record.add_result(result)
+    rollout = _stack_rows([record.to_rollout(groups.steps_per_trial, options) for record in records])
+    assert bool(rollout.trial_end[:, -1].all()) and all(np.all(t.trial_start) for t in tokens)
     return rollout, tokens

@@ -40,11 +40,12 @@ from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from agents.config import TrainConfig, config_from_dict, write_config
 from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
-from agents.rollout import collect_rollout, intra_op_threads
+from agents.rollout import Rollout, collect_rollout, collect_rollout_overlapped, intra_op_threads
 from agents.statistics import trial_statistics
 from scenes.base import Scene, Task, validate_task
 from scenes.registry import make_scene
 from scenes.trials import Trials
+from scenes.trials_process import TrialsProcess
 
 METRIC_KEYS = (
     "iteration",
@@ -170,8 +171,19 @@ class Trainer:
         config.validate()
         self.config = config
         self.scene = make_scene(config.scene, **config.scene_options)
-        self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
-        self.agent = initial_agent(config, self.scene, self.trials)
+        self.trials: Trials | TrialsProcess
+        if config.env_worker:
+            self.trials = TrialsProcess(
+                config.scene, config.scene_options, config.num_envs, config.seed, min(2, config.num_envs)
+            )
+            try:
+                self.agent = initial_agent(config, self.scene)
+            except BaseException:
+                self.trials.close()
+                raise
+        else:
+            self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
+            self.agent = initial_agent(config, self.scene, self.trials)
         self.optimizer = make_optimizer(self.agent, config.ppo)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.num_episodes = episodes_in_trial(self.scene)
@@ -312,20 +324,21 @@ class Trainer:
         if pending is None:
             return
         self.task_overrides = pending
-        self._install_task_sampler()
-
-    def _install_task_sampler(self) -> None:
-        overrides = dict(self.task_overrides)
-        scene = self.scene
-
-        def sample(rng: np.random.Generator) -> Task:
-            return {**scene.sample_task(rng, "train"), **overrides}
-
-        self.trials.set_task_sampler(sample)
+        self.trials.set_task_overrides(self.task_overrides)
 
     # ------------------------------------------------------------------------------------------ training
     def _iteration_seed(self) -> int:
         return int(np.random.SeedSequence([self.config.seed, self.iteration]).generate_state(1)[0])
+
+    def collect(self, seed: int) -> Rollout:
+        """The iteration's rollout: `trials_per_iteration` trials per env from a reset with `seed`."""
+        trials = self.config.trials_per_iteration
+        if isinstance(self.trials, TrialsProcess):
+            return collect_rollout_overlapped(
+                self.trials, self.agent, self.trials.reset(seed), trials, self.generator, self._gate
+            )[0]
+        tokens = self.trials.reset(seed=seed)
+        return collect_rollout(self.trials, self.agent, tokens, trials, self.generator, self._gate)[0]
 
     def iterate(self) -> dict[str, float]:
         """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped during the
@@ -334,15 +347,7 @@ class Trainer:
         self._apply_task_overrides()
         self.generator.set_state(self._next_generator_state)
         start = time.perf_counter()
-        tokens = self.trials.reset(seed=self._iteration_seed())
-        rollout, _ = collect_rollout(
-            self.trials,
-            self.agent,
-            tokens,
-            num_trials=self.config.trials_per_iteration,
-            generator=self.generator,
-            on_step=self._gate,
-        )
+        rollout = self.collect(self._iteration_seed())
         rollout_s = time.perf_counter() - start
         try:
             with intra_op_threads(self.config.torch_threads):
@@ -474,7 +479,7 @@ class Trainer:
         self.best_return = best_return
         self.elapsed_s = elapsed_s
         self.task_overrides = dict(payload.get("task_overrides", {}))
-        self._install_task_sampler()
+        self.trials.set_task_overrides(self.task_overrides)
         self._saved_iteration = self.iteration
 
     @classmethod

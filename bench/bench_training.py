@@ -2,11 +2,15 @@
 
 1. Rollout env-steps/s of TrMRL over `--envs` envs, at the paper's MuJoCo size and at the fast preset's (the
    size every result and pretrained agent here uses), against the raw batched env rate (the same envs stepped
-   with random actions, resets included) measured in the same run, before and after. Target >= 0.5.
+   with random actions, resets included, in this process) measured in the same run. Target >= 0.5. Each
+   rollout runs both ways: serially in this process, and with the envs in a worker process stepping one
+   half of them while the agent acts for the other (`env_worker`, what the MuJoCo presets train with).
+   `--repeats` rounds alternate every measurement; the table shows medians (the machines are shared).
+   `--other-scenes` also times rollouts with and without the env worker on Meta-World and navigation.
 2. End-to-end env-steps/s (rollout + PPO update, whole iterations) for TrMRL with the paper preset, TrMRL with
    the fast preset, and a plain MLP agent with the same PPO settings as the fast preset; ratios to the MLP.
 
-Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1]`.
+Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1] [--repeats 5]`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from agents.config import resolve_config
-from agents.rollout import collect_rollout
 from agents.trainer import Trainer
 from scenes.registry import make_scene
 
 SCENE = "halfcheetah-vel"
+OTHER_SCENES = (("metaworld-ml1", "trmrl"), ("objnav-apartment", "memo"))
 
 
 def raw_env_rate(num_envs: int, steps: int) -> float:
@@ -52,10 +59,21 @@ def raw_env_rate(num_envs: int, steps: int) -> float:
 
 
 def rollout_rate(trainer: Trainer) -> float:
-    tokens = trainer.trials.reset(seed=0)
     start = time.perf_counter()
-    rollout, _ = collect_rollout(trainer.trials, trainer.agent, tokens, generator=trainer.generator)
+    rollout = trainer.collect(seed=0)
     return rollout.rewards.numel() / (time.perf_counter() - start)
+
+
+def alternated(measures: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Each measure once to warm up (first-call allocations, kernel selection), then `repeats` rounds of all of
+    them in turn: a slow spell of the shared machine then hits every measure of a round alike."""
+    for measure in measures.values():
+        measure()
+    rates: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(repeats):
+        for name, measure in measures.items():
+            rates[name].append(measure())
+    return rates
 
 
 def end_to_end(trainer: Trainer, iterations: int) -> tuple[float, float, float]:
@@ -76,6 +94,10 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads of the update (TrainConfig default 1)"
     )
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of the rollout measurements")
+    parser.add_argument(
+        "--other-scenes", action="store_true", help="also time the env worker on Meta-World and navigation"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -90,18 +112,52 @@ def main() -> None:
         "mlp (fast PPO)": resolve_config(SCENE, "mlp", "fast", overrides=overrides),
     }
     trainers = {name: Trainer(config, None) for name, config in configs.items()}
-
-    for name in trainers:
-        rollout_rate(trainers[name])  # warm-up: first-call allocations and kernel selection
-    before = raw_env_rate(args.envs, 400)
-    rollouts = {name: rollout_rate(trainers[name]) for name in ("trmrl paper", "trmrl fast")}
-    raw = (before + raw_env_rate(args.envs, 400)) / 2  # the env rate around the rollouts
-    print("| measure | env steps/s | ratio |")
+    serial = {
+        name: Trainer(
+            resolve_config(SCENE, "trmrl", name.split()[1], overrides=overrides | {"env_worker": False})
+        )
+        for name in ("trmrl paper", "trmrl fast")
+    }
+    measures: dict[str, Callable[[], float]] = {
+        "raw batched env, random actions": lambda: raw_env_rate(args.envs, 400)
+    }
+    for name in ("trmrl paper", "trmrl fast"):
+        size = name.split()[1]
+        measures[f"TrMRL rollout ({size} preset), serial"] = partial(rollout_rate, serial[name])
+        measures[f"TrMRL rollout ({size} preset), env worker"] = partial(rollout_rate, trainers[name])
+    rates = alternated(measures, args.repeats)
+    print(
+        f"medians of {args.repeats} rounds (ratio: to the raw env rate of the same round; range in brackets)\n"
+    )
+    print("| measure | env steps/s | ratio to raw env |")
     print("|---|---:|---:|")
-    print(f"| raw batched env, random actions | {raw:,.0f} | 1.00 |")
-    for name, rollout in rollouts.items():
-        print(f"| TrMRL rollout ({name.split()[1]} preset) | {rollout:,.0f} | {rollout / raw:.2f} |")
+    raw = rates["raw batched env, random actions"]
+    for name, values in rates.items():
+        r = [rate / reference for rate, reference in zip(values, raw, strict=True)]
+        median = statistics.median(r)
+        print(f"| {name} | {statistics.median(values):,.0f} | **{median:.2f}** ({min(r):.2f}-{max(r):.2f}) |")
     print()
+    for trainer in serial.values():
+        trainer.close()
+
+    if args.other_scenes:
+        print("| scene, agent (fast preset) | rollout serial | rollout with env worker | speed-up |")
+        print("|---|---:|---:|---:|")
+        for scene, agent in OTHER_SCENES:
+            pair = {
+                worker: Trainer(resolve_config(scene, agent, "fast", overrides={"env_worker": worker}))
+                for worker in (False, True)
+            }
+            rates = alternated({str(w): partial(rollout_rate, t) for w, t in pair.items()}, args.repeats)
+            speedups = [w / s for s, w in zip(rates["False"], rates["True"], strict=True)]
+            print(
+                f"| {scene}, {agent} ({pair[True].config.num_envs} envs) | {statistics.median(rates['False']):,.0f} "
+                f"| {statistics.median(rates['True']):,.0f} | **{statistics.median(speedups):.2f}x** "
+                f"({min(speedups):.2f}-{max(speedups):.2f}) |"
+            )
+            for trainer in pair.values():
+                trainer.close()
+        print()
 
     results = {name: end_to_end(trainer, args.iterations) for name, trainer in trainers.items()}
     mlp = results["mlp (fast PPO)"][0]

@@ -119,8 +119,13 @@ class Trials:
         """Replace how new trials draw their task (takes effect at the next trial start)."""
         self.sample_task = sampler
 
+    def set_task_overrides(self, overrides: Task) -> None:
+        """New trials draw from this split's distribution with `overrides` fixed (validate them first)."""
+        fixed, scene, split = dict(overrides), self.scene, self.split
+        self.sample_task = lambda rng: {**scene.sample_task(rng, split), **fixed}
+
     # ----------------------------------------------------------------------------------------------------------
-    def reset(self, seed: int | None = None) -> TrialTokens:
+    def reset(self, seed: int | np.random.SeedSequence | None = None) -> TrialTokens:
         """Start a new trial in every env (new tasks) and return the first tokens.
 
         `seed` reseeds the task and env-reset stream first, so what follows depends on `seed` alone (the

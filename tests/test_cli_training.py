@@ -55,6 +55,7 @@ def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
     assert (run / "checkpoints" / "latest.pt").is_file() and (run / "config.toml").is_file()
     resolved = (run / "config.toml").read_text()
     assert "torch_threads = 2" in resolved and 'minibatch_unit = "step"' in resolved
+    assert "env_worker = true" in resolved  # the MuJoCo preset's: the two envs stepped in a worker process
     assert "done at 800 env steps" in trained.stderr
 
     evaluated = engram("eval", "--checkpoint", str(run), "--episodes", "2", "--split", "ood", "--json")
@@ -170,8 +171,9 @@ def test_train_refuses_to_overwrite_or_ignore_and_says_why_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Not a directory" in err and "training" not in err
     # --resume would drop these silently: they are refused by name, also when their value is 0.
-    assert main.main(["train", "--resume", str(taken), "--seed", "0", "--num-envs", "4"]) == 2
-    assert "drop --seed/--num-envs" in capsys.readouterr().err
+    refused = ["--seed", "0", "--num-envs", "4", "--env-worker", "off"]
+    assert main.main(["train", "--resume", str(taken), *refused]) == 2
+    assert "drop --seed/--num-envs/--env-worker" in capsys.readouterr().err
 
 
 def test_record_refuses_an_output_that_is_not_an_mp4_file(
