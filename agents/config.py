@@ -54,7 +54,7 @@ class TrainConfig:
     torch_threads: int = 1
     # Step the envs in a worker process, in two groups whose env steps overlap with the agent's steps for the
     # other group (scenes.trials_process). Pays where an env step costs about as much as an agent step: the
-    # MuJoCo, Meta-World and navigation presets turn it on (rollouts 1.1-1.4x faster, docs/benchmarks.md);
+    # MuJoCo, Meta-World and navigation presets turn it on (rollouts 1.2-1.5x faster, docs/benchmarks.md);
     # the NumPy gridworlds step in microseconds and would only pay the messages.
     env_worker: bool = False
     scene_options: dict[str, Any] = field(default_factory=dict)
@@ -218,7 +218,9 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
         if agent == "trmrl" and (scene in _TRMRL_PAPER or family == "metaworld"):
             table = copy.deepcopy(_TRMRL_PAPER[scene if scene in _TRMRL_PAPER else "metaworld"])
             table["ppo"] = {**_TRMRL_PAPER_PPO, **table["ppo"]}
-            return table | {"env_worker": True}
+            # The paper-size TrMRL step costs twice a batch of HalfCheetah steps, and two half-batch steps cost
+            # more than one: overlapping envs made its rollouts slower there (docs/benchmarks.md).
+            return table | {"env_worker": family == "metaworld"}
         if agent in _PRENORM_AGENTS:
             paper = values | {"num_envs": 32, "total_steps": 20_000_000, "ppo": dict(_MEMO_PAPER_PPO)}
             if family == "navigation":  # ExtObjNav trains on 4,096-step trials (memo.md "Tasks")

@@ -6,7 +6,8 @@
    rollout runs both ways: serially in this process, and with the envs in a worker process stepping one
    half of them while the agent acts for the other (`env_worker`, what the MuJoCo presets train with).
    `--repeats` rounds alternate every measurement; the table shows medians (the machines are shared).
-   `--other-scenes` also times rollouts with and without the env worker on Meta-World and navigation.
+   `--other-scenes` also times rollouts with and without the env worker on Meta-World and navigation (at most
+   3 rounds each: a Meta-World rollout takes about 25 s).
 2. End-to-end env-steps/s (rollout + PPO update, whole iterations) for TrMRL with the paper preset, TrMRL with
    the fast preset, and a plain MLP agent with the same PPO settings as the fast preset; ratios to the MLP.
 
@@ -148,7 +149,9 @@ def main() -> None:
                 worker: Trainer(resolve_config(scene, agent, "fast", overrides={"env_worker": worker}))
                 for worker in (False, True)
             }
-            rates = alternated({str(w): partial(rollout_rate, t) for w, t in pair.items()}, args.repeats)
+            # At most 3 rounds: a Meta-World rollout is 10 envs x one 5,000-step trial (25 s here).
+            rounds = min(args.repeats, 3)
+            rates = alternated({str(w): partial(rollout_rate, t) for w, t in pair.items()}, rounds)
             speedups = [w / s for s, w in zip(rates["False"], rates["True"], strict=True)]
             print(
                 f"| {scene}, {agent} ({pair[True].config.num_envs} envs) | {statistics.median(rates['False']):,.0f} "

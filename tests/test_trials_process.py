@@ -182,6 +182,6 @@ def test_a_trainer_with_the_env_worker_resumes_bit_for_bit(tmp_path: Path) -> No
 
 def test_the_mujoco_and_metaworld_presets_step_envs_in_a_worker() -> None:
     assert resolve_config("halfcheetah-vel", "trmrl", "fast").env_worker
-    assert resolve_config("halfcheetah-vel", "trmrl", "paper").env_worker
+    assert not resolve_config("halfcheetah-vel", "trmrl", "paper").env_worker  # agent-bound: slower with it
     assert resolve_config("metaworld-ml1", "trmrl", "fast").env_worker
     assert not resolve_config("dark-key-to-door", "memo", "fast").env_worker
