@@ -10,7 +10,8 @@
 Env-steps/s are whole iterations (rollout + PPO update) from the trainer's own metrics, the first one
 (warm-up) dropped. Run under a real X server or offscreen, with software GL as the targets assume:
 `xvfb-run -a python bench/bench_gui.py` or `QT_QPA_PLATFORM=offscreen python bench/bench_gui.py`
-[--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--seconds 60] [--speed 4|max] [--no-panels].
+[--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--env-worker on|off] [--seconds 60]
+[--speed 4|max] [--no-panels].
 """
 
 from __future__ import annotations
@@ -145,6 +146,11 @@ def main() -> int:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
     parser.add_argument(
+        "--env-worker",
+        choices=("on", "off"),
+        help="step the training envs in a worker (default: the preset's)",
+    )
+    parser.add_argument(
         "--seconds", type=float, default=60.0, help="measuring time per part (whole iterations)"
     )
     parser.add_argument(
@@ -163,7 +169,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     speed = None if args.speed == "max" else float(args.speed)
-    overrides = {"num_envs": args.num_envs} if args.num_envs else {}
+    overrides: dict = {"num_envs": args.num_envs} if args.num_envs else {}
+    if args.env_worker:
+        overrides["env_worker"] = args.env_worker == "on"
     config_args = {"scene": args.scene, "agent": args.agent, "preset": args.preset, "overrides": overrides}
 
     print(
