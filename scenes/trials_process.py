@@ -224,6 +224,14 @@ class TrialsProcess:
         self._waiting: list[int] = []  # groups whose step was sent and not yet received, in order
         try:
             self.steps_per_trial, self.layout, discrete = self._reply()
+        except RuntimeError as error:
+            self.close()
+            # The usual cause: a script that builds a Trainer at import time. `spawn` re-imports the script in
+            # the worker, which then refuses to start a process of its own (its traceback is on stderr).
+            raise RuntimeError(
+                f"{error} while starting; a script must build its Trainer under `if __name__ == '__main__':`, "
+                "or train with env_worker = false (--env-worker off)"
+            ) from None
         except BaseException:
             self.close()
             raise

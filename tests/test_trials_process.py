@@ -5,6 +5,8 @@ behind, and a dead worker is a clear error."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,8 @@ from agents.trainer import Trainer
 from scenes import make_scene
 from scenes.trials import Trials, TrialTokens
 from scenes.trials_process import TrialsProcess, group_sizes
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def plain_groups(scene_id: str, options: dict, sizes: list[int], seed: int) -> list[Trials]:
@@ -185,3 +189,14 @@ def test_the_mujoco_and_metaworld_presets_step_envs_in_a_worker() -> None:
     assert not resolve_config("halfcheetah-vel", "trmrl", "paper").env_worker  # agent-bound: slower with it
     assert resolve_config("metaworld-ml1", "trmrl", "fast").env_worker
     assert not resolve_config("dark-key-to-door", "memo", "fast").env_worker
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path: Path) -> None:
+    script = tmp_path / "train_at_import.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from scenes.trials_process import TrialsProcess\nTrialsProcess('darkroom', {}, num_envs=2)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "under `if __name__ == '__main__':`" in done.stderr.strip().splitlines()[-1]
