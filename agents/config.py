@@ -53,9 +53,10 @@ class TrainConfig:
     # it 1.6x faster (docs/benchmarks.md), so raise it (`train --threads`) for a run that has the machine alone.
     torch_threads: int = 1
     # Step the envs in a worker process, in two groups whose env steps overlap with the agent's steps for the
-    # other group (scenes.trials_process). Pays where an env step costs about as much as an agent step: the
-    # MuJoCo, Meta-World and navigation presets turn it on (rollouts 1.2-1.5x faster, docs/benchmarks.md);
-    # the NumPy gridworlds step in microseconds and would only pay the messages.
+    # other group (scenes.trials_process). On an otherwise idle 2-core machine that made rollouts 1.2-1.5x
+    # faster on MuJoCo (fast preset), Meta-World and navigation; with one other busy process (a second run,
+    # the window's player) it made them 2-6x slower, as every step waits on two hand-offs between the
+    # processes (docs/benchmarks.md). Hence off by default: `train --env-worker on` for a machine to itself.
     env_worker: bool = False
     scene_options: dict[str, Any] = field(default_factory=dict)
     agent_preset: str = ""  # the agent registry's preset ("" = the agent's defaults)
@@ -218,14 +219,11 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
         if agent == "trmrl" and (scene in _TRMRL_PAPER or family == "metaworld"):
             table = copy.deepcopy(_TRMRL_PAPER[scene if scene in _TRMRL_PAPER else "metaworld"])
             table["ppo"] = {**_TRMRL_PAPER_PPO, **table["ppo"]}
-            # The paper-size TrMRL step costs twice a batch of HalfCheetah steps, and two half-batch steps cost
-            # more than one: overlapping envs made its rollouts slower there (docs/benchmarks.md).
-            return table | {"env_worker": family == "metaworld"}
+            return table
         if agent in _PRENORM_AGENTS:
             paper = values | {"num_envs": 32, "total_steps": 20_000_000, "ppo": dict(_MEMO_PAPER_PPO)}
             if family == "navigation":  # ExtObjNav trains on 4,096-step trials (memo.md "Tasks")
                 paper["scene_options"] = {"trial_steps": 4096}
-                paper["env_worker"] = True
             return paper
         raise ValueError(
             f"preset 'paper' is not defined for agent {agent!r} on scene {scene!r} (the papers give PPO "
@@ -250,7 +248,7 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
             # reach ±10, and without it even the oracle MLP stayed near standing still for 3M steps here
             # (docs/results.md). The papers' code (garage) does not normalise observations.
             values["agent_config"]["normalize_observations"] = True
-            return values | {"num_envs": 16, "total_steps": 2_000_000, "ppo": ppo, "env_worker": True}
+            return values | {"num_envs": 16, "total_steps": 2_000_000, "ppo": ppo}
         if family == "metaworld":
             # The paper's discount and GAE lambda (0.9 / 0.95), observation standardisation as on MuJoCo, and
             # rewards (0-10 per step) scaled by 0.1 for the critic: with γ 0.99 and raw rewards the ML1-reach
@@ -260,7 +258,6 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
             return values | {
                 "num_envs": 10,
                 "total_steps": 2_000_000,
-                "env_worker": True,
                 "ppo": {
                     **_FAST_PPO,
                     **_paper_discount("metaworld"),
@@ -273,7 +270,6 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
             return values | {
                 "num_envs": 8,
                 "total_steps": 2_000_000,
-                "env_worker": True,
                 "scene_options": {"image_size": 32, "trial_steps": 512}
                 | ({"rooms": "2x2", "objects": 10} if scene == "objnav-apartment" else {}),
                 "ppo": {**_FAST_PPO, "entropy_coef": 0.01, "gamma": 0.99, "minibatch_steps": 1024},

@@ -173,14 +173,7 @@ class Trainer:
         self.scene = make_scene(config.scene, **config.scene_options)
         self.trials: Trials | TrialsProcess
         if config.env_worker:
-            self.trials = TrialsProcess(
-                config.scene, config.scene_options, config.num_envs, config.seed, min(2, config.num_envs)
-            )
-            try:
-                self.agent = initial_agent(config, self.scene)
-            except BaseException:
-                self.trials.close()
-                raise
+            self.agent = initial_agent(config, self.scene)  # the worker starts last (below)
         else:
             self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
             self.agent = initial_agent(config, self.scene, self.trials)
@@ -206,6 +199,10 @@ class Trainer:
         self._csv_file: Any = None
         self._tb: SummaryWriter | None = None
         self._log = log and self.run_dir is not None
+        if config.env_worker:  # last: nothing after it can fail and leave the process running
+            self.trials = TrialsProcess(
+                config.scene, config.scene_options, config.num_envs, config.seed, min(2, config.num_envs)
+            )
 
     # ------------------------------------------------------------------------------------------ run dirs
     @property

@@ -107,10 +107,6 @@ class MainWindow(QMainWindow):
     defaults). `checkpoint`: a checkpoint file or run directory to open. `settings`: where choices and the
     dock layout persist (tests pass an INI file). `runs_root`: where new training runs go.
     `config_overrides`: TrainConfig values on top of the preset (tests and benchmarks use small runs).
-
-    Runs started here train without the env worker (`env_worker = false`) unless `config_overrides` says
-    otherwise: the watched policy already keeps the second core busy, and with a worker the training ran at
-    0.65 of its headless rate and the viewport lost 3 frames/s (docs/benchmarks.md).
     """
 
     def __init__(
@@ -129,7 +125,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Engram")
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.runs_root = Path(runs_root)
-        self._config_overrides = {"env_worker": False, **(config_overrides or {})}
+        self._config_overrides = dict(config_overrides or {})
         self._closed = False
         self._player_info: PlayerInfo | None = None
         self._player_key: tuple[Any, ...] | None = None

@@ -4,14 +4,16 @@
    size every result and pretrained agent here uses), against the raw batched env rate (the same envs stepped
    with random actions, resets included, in this process) measured in the same run. Target >= 0.5. Each
    rollout runs both ways: serially in this process, and with the envs in a worker process stepping one
-   half of them while the agent acts for the other (`env_worker`, what the MuJoCo presets train with).
+   half of them while the agent acts for the other (`train --env-worker on`).
    `--repeats` rounds alternate every measurement; the table shows medians (the machines are shared).
+   `--busy` keeps one core busy with a spinning process meanwhile (another user of the machine).
    `--other-scenes` also times rollouts with and without the env worker on Meta-World and navigation (at most
    3 rounds each: a Meta-World rollout takes about 25 s).
 2. End-to-end env-steps/s (rollout + PPO update, whole iterations) for TrMRL with the paper preset, TrMRL with
    the fast preset, and a plain MLP agent with the same PPO settings as the fast preset; ratios to the MLP.
 
-Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1] [--repeats 5]`.
+Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1] [--repeats 5] [--busy]
+[--other-scenes]`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -99,6 +102,11 @@ def main() -> None:
     parser.add_argument(
         "--other-scenes", action="store_true", help="also time the env worker on Meta-World and navigation"
     )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="keep one core busy with another process (its own session) while timing the rollouts",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -113,20 +121,31 @@ def main() -> None:
         "mlp (fast PPO)": resolve_config(SCENE, "mlp", "fast", overrides=overrides),
     }
     trainers = {name: Trainer(config, None) for name, config in configs.items()}
-    serial = {
-        name: Trainer(
-            resolve_config(SCENE, "trmrl", name.split()[1], overrides=overrides | {"env_worker": False})
+    rollout_trainers = {
+        (size, worker): Trainer(
+            resolve_config(SCENE, "trmrl", size, overrides=overrides | {"env_worker": worker})
         )
-        for name in ("trmrl paper", "trmrl fast")
+        for size in ("paper", "fast")
+        for worker in (False, True)
     }
     measures: dict[str, Callable[[], float]] = {
         "raw batched env, random actions": lambda: raw_env_rate(args.envs, 400)
     }
-    for name in ("trmrl paper", "trmrl fast"):
-        size = name.split()[1]
-        measures[f"TrMRL rollout ({size} preset), serial"] = partial(rollout_rate, serial[name])
-        measures[f"TrMRL rollout ({size} preset), env worker"] = partial(rollout_rate, trainers[name])
-    rates = alternated(measures, args.repeats)
+    for (size, worker), trainer in rollout_trainers.items():
+        name = f"TrMRL rollout ({size} preset), {'env worker' if worker else 'serial'}"
+        measures[name] = partial(rollout_rate, trainer)
+    # A spinning process in a session of its own, like a second run started from another terminal.
+    busy = (
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        if args.busy
+        else None
+    )
+    try:
+        rates = alternated(measures, args.repeats)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
     print(
         f"medians of {args.repeats} rounds (ratio: to the raw env rate of the same round; range in brackets)\n"
     )
@@ -138,7 +157,7 @@ def main() -> None:
         median = statistics.median(r)
         print(f"| {name} | {statistics.median(values):,.0f} | **{median:.2f}** ({min(r):.2f}-{max(r):.2f}) |")
     print()
-    for trainer in serial.values():
+    for trainer in rollout_trainers.values():
         trainer.close()
 
     if args.other_scenes:
@@ -167,7 +186,8 @@ def main() -> None:
     print("| agent (preset) | end-to-end env steps/s | rollout s / iter | update s / iter | vs MLP |")
     print("|---|---:|---:|---:|---:|")
     for name, (rate, rollout_s, update_s) in results.items():
-        print(f"| {name} | {rate:,.0f} | {rollout_s:.2f} | {update_s:.2f} | {rate / mlp:.2f} |")
+        worker = "env worker" if configs[name].env_worker else "serial"  # the preset's choice
+        print(f"| {name}, {worker} | {rate:,.0f} | {rollout_s:.2f} | {update_s:.2f} | {rate / mlp:.2f} |")
     for trainer in trainers.values():
         trainer.close()
 

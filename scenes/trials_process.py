@@ -11,9 +11,13 @@ operating system puts the two on the two cores.
 Each group is a plain `Trials` of its own (its own task and reset stream), so the tokens, boundaries and task
 edits are exactly those of `Trials`. What crosses the pipe per step is one group's actions one way and its
 `TrialTokens` / `TrialStepResult` the other: one message per group and step, not per env, which is why this
-beats a vector env with a process per env on 2 cores (landscape.md). Step messages are the arrays' bytes laid
+suits 2 cores better than a vector env with a process per env (../shared/reference/landscape.md measured
+gymnasium's `AsyncVectorEnv` at 0.4x of a synchronous loop there). Step messages are the arrays' bytes laid
 end to end (`StepLayout`), not pickles: pickling a step's tokens and result and unpickling them cost ≈ 65 µs
 here, as much as stepping 1.5 HalfCheetahs, and a pipe round trip of a pickled step took ≈ 300 µs.
+
+It is for a machine with a core to spare: with another busy process the hand-offs wait for the scheduler and
+the rollout gets 2-6x slower (docs/benchmarks.md), so `env_worker` is off unless asked for.
 
 The worker is started with `spawn` (the parent may have Qt, GL and torch threads, which a fork copies broken)
 and exits when its pipe closes, so it never outlives its parent.
@@ -25,6 +29,7 @@ import dataclasses
 import math
 import multiprocessing
 import pickle
+import signal
 import sys
 import time
 import traceback
@@ -37,9 +42,11 @@ import numpy as np
 from scenes.base import Task
 from scenes.trials import Trials, TrialStepResult, TrialTokens
 
-# How long a side polls its pipe before it blocks on it. Blocking puts the process to sleep, and waking it
-# took 0.1-0.6 ms per step on these VMs: as long as a group's step. Polling is bounded so an idle worker (during
-# the PPO update) sleeps instead of taking a core from it.
+# How long a side polls its pipe before it blocks on it. On an idle machine polling made the overlapped
+# rollout 1.27x faster than serial, against 1.0x when blocking at once (the sleeping side's wake-up costs as
+# much as the overlap gains) and 1.10x when polling 0.5 ms. With another busy process it is the other way round
+# (0.35x, 0.55x, 0.44x of serial): the poll takes the core the other side needs. The worker is for a machine to
+# itself, so it polls; polling is bounded so an idle worker (during the PPO update) sleeps.
 POLL_BEFORE_BLOCKING_S = 0.005
 
 # The first byte of every message says what follows.
@@ -138,6 +145,9 @@ def _serve(
     conn: Connection, scene_id: str, scene_options: dict[str, Any], sizes: list[int], seed: int
 ) -> None:
     """The worker's loop: one reply per message (see STEP, CALL, ERROR)."""
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops its rollout cleanly and closes
+    # the pipe, which ends this loop; an interrupt here would only kill the worker under a rollout in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from scenes.registry import make_scene  # in the child: the parent's modules are not inherited by spawn
 
     groups: list[Trials] = []
@@ -193,6 +203,10 @@ def _serve(
         conn.close()
 
 
+class WorkerExited(RuntimeError):
+    """The worker process is gone (its pipe closed)."""
+
+
 class TrialsProcess:
     """`num_envs` trials of a scene in a worker process, as `num_groups` groups that step independently.
 
@@ -224,7 +238,7 @@ class TrialsProcess:
         self._waiting: list[int] = []  # groups whose step was sent and not yet received, in order
         try:
             self.steps_per_trial, self.layout, discrete = self._reply()
-        except RuntimeError as error:
+        except WorkerExited as error:
             self.close()
             # The usual cause: a script that builds a Trainer at import time. `spawn` re-imports the script in
             # the worker, which then refuses to start a process of its own (its traceback is on stderr).
@@ -242,9 +256,9 @@ class TrialsProcess:
     def num_groups(self) -> int:
         return len(self.sizes)
 
-    def _exited(self) -> RuntimeError:
+    def _exited(self) -> WorkerExited:
         self._process.join(1.0)
-        return RuntimeError(f"the trials worker process exited (code {self._process.exitcode})")
+        return WorkerExited(f"the trials worker process exited (code {self._process.exitcode})")
 
     def _send(self, message: bytes) -> None:
         try:
@@ -254,26 +268,32 @@ class TrialsProcess:
 
     def _receive(self) -> bytes:
         try:
-            message = receive(self._conn)
+            return receive(self._conn)
         except (EOFError, OSError):
             raise self._exited() from None
+
+    @staticmethod
+    def _checked(message: bytes) -> bytes:
         if message[:1] == ERROR:
             raise RuntimeError(f"the trials worker process failed: {message[1:].decode()}")
         return message
 
     def _reply(self) -> Any:
-        return pickle.loads(self._receive()[1:])
+        return pickle.loads(self._checked(self._receive())[1:])
 
     def _call(self, command: str, *args: Any) -> Any:
         self._drain()
         self._send(CALL + pickle.dumps((command, args)))
         return self._reply()
 
-    def _drain(self) -> None:
-        """Receive the replies of steps sent and not waited for (a rollout stopped between the two)."""
+    def _drain(self, timeout: float | None = None) -> None:
+        """Receive the replies of steps sent and not waited for (a rollout stopped between the two); with
+        `timeout`, give up when a reply takes longer than that."""
         while self._waiting:
-            self._waiting.pop(0)
+            if timeout is not None and not self._conn.poll(timeout):
+                return
             self._receive()
+            self._waiting.pop(0)  # after the reply is read: an interrupt before leaves it to drain later
 
     def reset(self, seed: int) -> list[TrialTokens]:
         """Start a new trial in every env of every group; the task and reset streams depend on `seed` alone."""
@@ -295,8 +315,9 @@ class TrialsProcess:
         score keys (what a rollout reads)."""
         if not self._waiting or self._waiting[0] != group:
             raise RuntimeError(f"group {group}'s step is not the next reply (in flight: {self._waiting})")
+        message = self._receive()
         self._waiting.pop(0)
-        return self.layout.decode(self._receive(), self.sizes[group])
+        return self.layout.decode(self._checked(message), self.sizes[group])
 
     def set_task_overrides(self, overrides: Task) -> None:
         """As `Trials.set_task_overrides`, in every group."""
@@ -305,7 +326,7 @@ class TrialsProcess:
     def close(self) -> None:
         if self._process.is_alive():
             try:
-                self._drain()
+                self._drain(timeout=5.0)
                 self._send(CALL + pickle.dumps(("close", ())))
             except (EOFError, OSError, RuntimeError):
                 pass

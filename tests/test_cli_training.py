@@ -43,6 +43,8 @@ def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
         "2",
         "--threads",
         "2",
+        "--env-worker",
+        "on",
         "--ppo-option",
         "minibatch_unit=step",  # single steps from across trials, as TrMRL's code draws them
         "--ppo-option",
@@ -55,7 +57,7 @@ def test_train_eval_record_end_to_end(tmp_path: Path) -> None:
     assert (run / "checkpoints" / "latest.pt").is_file() and (run / "config.toml").is_file()
     resolved = (run / "config.toml").read_text()
     assert "torch_threads = 2" in resolved and 'minibatch_unit = "step"' in resolved
-    assert "env_worker = true" in resolved  # the MuJoCo preset's: the two envs stepped in a worker process
+    assert "env_worker = true" in resolved  # the two envs stepped in a worker process, one per group
     assert "done at 800 env steps" in trained.stderr
 
     evaluated = engram("eval", "--checkpoint", str(run), "--episodes", "2", "--split", "ood", "--json")
