@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from agents.base import KEY_SUMMARY, StepTrace
-from app.theme import EPISODE_LINE, INVALID_KEY, STEP_KEY, SUMMARY_KEYS
+from app.theme import EPISODE_LINE, INVALID_KEY, STEP_KEY, SUMMARY_KEYS, nice_ceiling
 from app.trace_view import AttentionView, attention_view, format_bytes
 
 ALL_LAYERS = -1
@@ -231,7 +231,7 @@ class AttentionPanel(QWidget):
         n_rows, n_keys = rows.shape
         top = float(np.nanmax(rows)) if view.valid.any() else 1.0
         self._image.setImage(rows, autoLevels=False)
-        self._color_bar.setLevels((0.0, top if top > 0 else 1.0))
+        self._color_bar.setLevels((0.0, nice_ceiling(top) if top > 0 else 1.0))
         self._image.setRect(QRectF(-0.5, -0.5, n_keys, n_rows))
         self._backdrop.setRect(QRectF(-0.5, -0.5, n_keys, n_rows))
         # The key-kind strip sits above row 0 (y points down), about a tenth of the rows' height.

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from agents.base import StepTrace
 from app.buffers import GrowingArray
-from app.theme import EPISODE_LINE, NOW_LINE, SEGMENT_LINE, STEP_KEY, SUMMARY_KEYS
+from app.theme import EPISODE_LINE, NOW_LINE, SEGMENT_LINE, STEP_KEY, SUMMARY_KEYS, nice_ceiling
 from app.trace_view import AttentionView, attention_view, format_bytes
 
 LAST_LAYER = -1
@@ -166,8 +166,10 @@ class MemoryTimeline(QWidget):
         self._write_marks.setData(writes[:, 0], writes[:, 2])
         # Cache axes start at zero, with headroom for the write labels and the legend.
         top_tokens = max(float(self._tokens.view().max(initial=0)), float(writes[:, 2].max(initial=0)))
-        self._cache.setYRange(0, _HEADROOM * max(top_tokens, 1), padding=0)
-        self._bytes_box.setYRange(0, _HEADROOM * max(float(self._bytes.view().max(initial=0)), 1), padding=0)
+        self._cache.setYRange(0, nice_ceiling(_HEADROOM * max(top_tokens, 1)), padding=0)
+        self._bytes_box.setYRange(
+            0, nice_ceiling(_HEADROOM * max(float(self._bytes.view().max(initial=0)), 1)), padding=0
+        )
         view = None if self._latest is None else attention_view(*self._latest)
         self._sync_layers(view)
         self._draw_attention(view)
@@ -266,7 +268,9 @@ class MemoryTimeline(QWidget):
             height.append(mass / width[-1])
         self._summary_mass.setOpts(x0=x0, width=width, height=height)
         _legend_entry(self._attention, self._summary_mass, "per summary block", bool(x0))
-        self._attention.setYRange(0, _HEADROOM * max(float(dense.max()), *height, 1e-6), padding=0)
+        self._attention.setYRange(
+            0, nice_ceiling(_HEADROOM * max(float(dense.max()), *height, 1e-6)), padding=0
+        )
 
     def _segment_spans(self) -> dict[int, tuple[int, int]]:
         """Segment -> (first step, last step), from the writes seen this trial (segment k ends at its write)."""

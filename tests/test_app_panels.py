@@ -14,17 +14,16 @@ import torch
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QPushButton, QSpinBox
+from PySide6.QtWidgets import QApplication
 
 from agents.base import KEY_SUMMARY, StepTrace, TokenBatch
 from agents.registry import make_agent
 from app.attention import ALL_HEADS, ALL_LAYERS, MEAN_HEADS, AttentionPanel
 from app.curves import EPISODE_VIEW, CurvesPanel
 from app.memory_timeline import MemoryTimeline
-from app.task_editor import TaskEditor
+from app.theme import nice_ceiling
 from app.trace_view import attention_view, format_bytes
 from app.viewport import Viewport
-from scenes.registry import make_scene
 
 OBS, ACT, BATCH = 5, 3, 2
 SMALL: dict[str, dict[str, Any]] = {
@@ -317,7 +316,8 @@ def test_attention_marks_memo_summaries_and_follows_the_selectors(
     assert panel._head_box.currentText() == "mean over heads"
 
     bar = panel.color_bar()
-    assert bar.values == pytest.approx((0.0, float(np.nanmax(panel.image()))))
+    top = float(np.nanmax(panel.image()))  # the scale's top: the largest weight, up to the next 1/2/5 step
+    assert bar.values == pytest.approx((0.0, nice_ceiling(top))) and top <= bar.values[1] <= 2.5 * top
     assert panel._image.levels is not None
 
 
@@ -394,112 +394,17 @@ def test_timeline_records_memo_writes_cache_and_attention_groups(
     assert timeline.writes() == [] and len(timeline.cache_history()[0]) == 0 and timeline._marks == []
 
 
-def test_timeline_highlights_trmrl_window_and_fct_context(
-    qtbot: Any, trmrl_traces: list[StepTrace], fct_traces: list[StepTrace]
-) -> None:
-    timeline = MemoryTimeline()
-    qtbot.addWidget(timeline)
-    timeline.show()
-    for t, trace in enumerate(trmrl_traces[:18]):
-        timeline.observe(t, trace, episode_start=t % 10 == 0)
-    timeline.refresh()
-    assert timeline._span.getRegion() == (12.5, 17.5)  # the 5-step window ending at step 17
-    summaries, raw = timeline.group_mass()
-    assert summaries == {} and raw == pytest.approx(1.0, abs=1e-5)
-
-    timeline.begin_trial(trial_steps=1200)
-    for t, trace in enumerate(fct_traces):
-        timeline.observe(t, trace, episode_start=t % 300 == 0)
-    timeline.refresh()
-    assert timeline._span.getRegion() == (-0.5, 1199.5)
-    assert timeline.cache_history()[1][-1] == 1200
-
-
-# ----------------------------------------------------------------------------------------------- task editor
-
-
-def click(editor: TaskEditor, text: str) -> None:
-    (button,) = [b for b in editor.findChildren(QPushButton) if b.text() == text]
-    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-@pytest.mark.parametrize("scene_id", ["halfcheetah-vel", "dark-key-to-door", "metaworld-ml10"])
-def test_task_editor_builds_one_control_per_parameter(qtbot: Any, scene_id: str) -> None:
-    scene = make_scene(scene_id)
-    task = scene.default_task()
-    editor = TaskEditor()
-    qtbot.addWidget(editor)
-    editor.set_schema(scene.task_params, task)
-    editor.show()
-    for param in scene.task_params:
-        control = editor.control(param.name)
-        assert param.doc in control.toolTip() and param.describe_range() in control.toolTip()
-        if param.kind == "choice":
-            assert isinstance(control, QComboBox)
-            assert [control.itemData(i) for i in range(control.count())] == list(param.choices)
-        elif param.kind == "int":
-            assert isinstance(control, QSpinBox) and editor.slider(param.name) is None
-        else:
-            assert isinstance(control, QDoubleSpinBox)
-            slider = editor.slider(param.name)
-            slider.setValue(slider.minimum())
-            assert control.value() == pytest.approx(param.low, abs=10 ** -control.decimals())
-            slider.setValue(slider.maximum())
-            assert control.value() == pytest.approx(param.high, abs=10 ** -control.decimals())
-    editor.set_current(task)
-    assert editor.edits() == {}
-    for param in scene.task_params:
-        if param.kind != "choice":
-            assert editor.values()[param.name] == pytest.approx(task[param.name], abs=1e-3)
-
-
-def test_task_editor_emits_only_changed_values_validated(qtbot: Any) -> None:
-    scene = make_scene("dark-key-to-door")
-    task = scene.default_task()
-    editor = TaskEditor()
-    qtbot.addWidget(editor)
-    editor.set_schema(scene.task_params, task)
-    with qtbot.assertNotEmitted(editor.apply_to_episode):
-        editor.set_current({**task, "key_x": (task["key_x"] + 1) % 9})  # showing a task is not an edit
-    editor.control("door_x").setValue((task["door_x"] + 2) % 9)
-    with qtbot.waitSignal(editor.apply_to_training) as blocker:
-        click(editor, "Apply to training")
-    assert blocker.args == [{"door_x": (task["door_x"] + 2) % 9}]
-
-    ml10 = make_scene("metaworld-ml10")
-    editor.set_schema(ml10.task_params, ml10.default_task())
-    editor.control("env_name").setCurrentIndex(editor.control("env_name").findData("push-v3"))
-    with qtbot.waitSignal(editor.apply_to_episode) as blocker:
-        click(editor, "Apply to episode")
-    assert blocker.args == [{"env_name": "push-v3"}]  # the goal is left to default to push's goal
-
-
-def test_task_editor_refuses_invalid_values_inline(qtbot: Any) -> None:
-    scene = make_scene("halfcheetah-vel")
-    editor = TaskEditor()
-    qtbot.addWidget(editor)
-    editor.set_schema(scene.task_params, {"target_velocity": 1.0})
-    editor.show()
-    spin = editor.control("target_velocity")
-    spin.setValue(9.0)  # typed out of range: kept, not clamped
-    assert "must be in [0, 4] m/s" in editor.error_text("target_velocity")
-    assert "border" in spin.styleSheet()
-    with qtbot.assertNotEmitted(editor.apply_to_episode), qtbot.assertNotEmitted(editor.apply_to_training):
-        click(editor, "Apply to episode")
-        click(editor, "Apply to training")
-    assert "nothing was applied" in editor.error_text()
-
-    spin.setValue(2.5)
-    assert editor.error_text("target_velocity") == "" and spin.styleSheet() == ""
-    with qtbot.waitSignal(editor.apply_to_episode) as blocker:
-        click(editor, "Apply to episode")
-    assert blocker.args == [{"target_velocity": 2.5}]
-
-    editor.show_error("the environment refused: no")
-    assert editor.error_text() == "the environment refused: no"
-    editor.show_error("target_velocity too fast for this cheetah", param="target_velocity")
-    assert editor.error_text("target_velocity") == "target_velocity too fast for this cheetah"
-    editor.set_current({"target_velocity": 2.5})
-    assert editor.error_text() == "" and editor.error_text("target_velocity") == "" and editor.edits() == {}
-    with qtbot.assertNotEmitted(editor.apply_to_episode):
-        click(editor, "Apply to episode")  # nothing changed: nothing to send
+def test_scales_move_in_steps_of_1_2_5() -> None:
+    # The same top for every maximum up to the next step: an axis re-lays itself out only when the data
+    # crosses a step.
+    assert [nice_ceiling(m) for m in (0.3, 0.5, 0.51, 1.0, 3.5, 14.0, 3.2e5)] == [
+        0.5,
+        0.5,
+        1.0,
+        1.0,
+        5.0,
+        20.0,
+        5e5,
+    ]
+    for value in np.geomspace(1e-6, 1e9, 200):
+        assert value <= nice_ceiling(value) * (1 + 1e-9) <= 2.5 * value
