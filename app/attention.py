@@ -36,6 +36,8 @@ class _KeyAxis(pg.AxisItem):
 
     def set_keys(self, labels: list[str], blocks: dict[float, str], first_raw: int) -> None:
         """Key labels, summary-block labels by column centre, and the first column that is not a summary."""
+        if (labels, blocks, first_raw) == (self._labels, self._blocks, self._first_raw):
+            return  # unchanged (a paused player, a redraw for a new layer): keep the cached drawing
         self._labels, self._blocks, self._first_raw = labels, blocks, first_raw
         self.picture = None  # pyqtgraph's cached drawing of the axis
         self.update()
@@ -68,6 +70,7 @@ class AttentionPanel(QWidget):
         self._trace: StepTrace | None = None
         self._episode_starts = np.zeros(0, dtype=np.int64)
         self._rows: np.ndarray = np.zeros((0, 0), dtype=np.float32)  # what the image shows
+        self._row_ticks: list[list[tuple[float, str]]] = []  # the left axis's ticks as last set
         self._row_labels: list[str] = []
         # The selection, kept apart from the combo boxes: it can be made before the first trace fills them.
         self._layer = ALL_LAYERS
@@ -238,8 +241,10 @@ class AttentionPanel(QWidget):
         strip = min(max(0.1 * n_rows, 0.25), 0.7)
         self._strip.setImage(_kind_colors(view)[np.newaxis], autoLevels=False, levels=(0, 255))
         self._strip.setRect(QRectF(-0.5, -0.5 - 1.25 * strip, n_keys, strip))
-        strip_tick = (-0.5 - 0.75 * strip, "keys")
-        self._plot.getAxis("left").setTicks([[strip_tick, *((i, s) for i, s in enumerate(labels))]])
+        row_ticks = [[(-0.5 - 0.75 * strip, "keys"), *((i, s) for i, s in enumerate(labels))]]
+        if row_ticks != self._row_ticks:  # setTicks re-lays out the axis even when nothing changed
+            self._row_ticks = row_ticks
+            self._plot.getAxis("left").setTicks(row_ticks)
         summary_columns = np.flatnonzero(view.summary)
         first_raw = int(summary_columns.max()) + 1 if summary_columns.size else 0
         self._axis.set_keys(view.labels(), _block_ticks(view), first_raw)

@@ -74,8 +74,10 @@ class MemoryTimeline(QWidget):
             plot.getAxis("right").setWidth(56)
         self._attention.getAxis("right").setStyle(showValues=False)
 
+        # The step-key blue at 16% over the black background, mixed here: an opaque fill is a plain copy, where a
+        # translucent one blends every pixel of the plot's height at each redraw.
         self._span = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(91, 143, 201, 40), pen=pg.mkPen(None), orientation="vertical"
+            movable=False, brush=pg.mkBrush(14, 22, 32), pen=pg.mkPen(None), orientation="vertical"
         )
         self._span.setZValue(-10)
         self._attention.addItem(self._span, ignoreBounds=True)
