@@ -2,8 +2,9 @@
 
 A rollout holds `num_trials` complete trials per env, so it begins at a trial start and ends at a trial end:
 the PPO update can re-run `evaluate` over each stored row (it needs sequences that begin at a trial start)
-and GAE needs no bootstrap value (see `agents.advantages`). Kept separate from the update so that a
-distributed trainer can later wrap only the update (design.md, scale-out).
+and GAE needs no bootstrap value (see `agents.advantages`). `collect_rollout_overlapped` does the same over the
+env groups of a `scenes.trials_process.TrialsProcess` (`env_worker`); both run one loop (`_collect`). Kept
+separate from the update so that a distributed trainer can later wrap only the update (design.md, scale-out).
 """
 
 from __future__ import annotations
