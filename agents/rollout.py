@@ -81,61 +81,44 @@ class Rollout:
         """The same data with one row per trial: (B * T / trial_length, trial_length)."""
         b, t = self.rewards.shape
         rows = b * (t // self.trial_length)
+        return _combine([self], lambda xs: xs[0].reshape(rows, self.trial_length, *xs[0].shape[2:]))
 
-        def split(x: Tensor) -> Tensor:
-            return x.reshape(rows, self.trial_length, *x.shape[2:])
 
-        tokens = self.tokens
-        return Rollout(
-            tokens=TokenBatch(
-                **{
-                    f.name: None if getattr(tokens, f.name) is None else split(getattr(tokens, f.name))
-                    for f in dataclasses.fields(TokenBatch)
-                }
-            ),
-            actions=split(self.actions),
-            log_probs=split(self.log_probs),
-            values=split(self.values),
-            rewards=split(self.rewards),
-            episode_end=split(self.episode_end),
-            trial_end=split(self.trial_end),
-            episode_index=split(self.episode_index),
-            success=None if self.success is None else split(self.success),
-            trial_length=self.trial_length,
-            options=self.options,
-            scores={key: split(value) for key, value in self.scores.items()},
-        )
+# Rollout's per-step tensors besides `tokens` and `scores` (`success` may be None).
+_STEP_TENSORS = (
+    "actions",
+    "log_probs",
+    "values",
+    "rewards",
+    "episode_end",
+    "trial_end",
+    "episode_index",
+    "success",
+)
+
+
+def _combine(parts: list[Rollout], combine: Callable[[list[Tensor]], Tensor]) -> Rollout:
+    """A rollout whose every tensor is `combine` of the parts' tensors in that place (None stays None); trial
+    length and options are the first part's."""
+
+    def each(values: list[Any]) -> Any:
+        return None if values[0] is None else combine(values)
+
+    tokens = TokenBatch(
+        **{f.name: each([getattr(p.tokens, f.name) for p in parts]) for f in dataclasses.fields(TokenBatch)}
+    )
+    return Rollout(
+        tokens=tokens,
+        **{name: each([getattr(p, name) for p in parts]) for name in _STEP_TENSORS},
+        trial_length=parts[0].trial_length,
+        options=parts[0].options,
+        scores={key: combine([p.scores[key] for p in parts]) for key in parts[0].scores},
+    )
 
 
 def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
     """Rollouts of one trial length stacked as rows of trials (e.g. several evaluation batches)."""
-    return _stack_rows([r.split_trials() for r in rollouts])
-
-
-def _stack_rows(parts: list[Rollout]) -> Rollout:
-    """Rollouts of the same (T, trial length) concatenated along the batch dimension."""
-
-    def cat(values: list[Any]) -> Any:
-        return None if values[0] is None else torch.cat(values)
-
-    tokens = TokenBatch(
-        **{f.name: cat([getattr(p.tokens, f.name) for p in parts]) for f in dataclasses.fields(TokenBatch)}
-    )
-    names = (
-        "actions",
-        "log_probs",
-        "values",
-        "rewards",
-        "episode_end",
-        "trial_end",
-        "episode_index",
-        "success",
-    )
-    tensors = {name: cat([getattr(p, name) for p in parts]) for name in names}
-    scores = {key: torch.cat([p.scores[key] for p in parts]) for key in parts[0].scores}
-    return Rollout(
-        tokens=tokens, **tensors, trial_length=parts[0].trial_length, options=parts[0].options, scores=scores
-    )
+    return _combine([r.split_trials() for r in rollouts], torch.cat)
 
 
 def collect_rollout(
@@ -303,6 +286,6 @@ def _collect(
         for g, record in enumerate(records):
             tokens[g], result = groups.step_wait(g)
             record.add_result(result)
-    rollout = _stack_rows([record.to_rollout(groups.steps_per_trial, options) for record in records])
+    rollout = _combine([record.to_rollout(groups.steps_per_trial, options) for record in records], torch.cat)
     assert bool(rollout.trial_end[:, -1].all()) and all(np.all(t.trial_start) for t in tokens)
     return rollout, tokens
