@@ -71,6 +71,10 @@ def group_sizes(num_envs: int, num_groups: int) -> list[int]:
     return [base + (g < extra) for g in range(num_groups)]
 
 
+# TrialTokens' fields that are arrays over the envs (`step_in_trial` is one number for all).
+_PER_ENV_TOKEN_FIELDS = tuple(f.name for f in dataclasses.fields(TrialTokens) if f.name != "step_in_trial")
+
+
 @dataclass(frozen=True)
 class StepLayout:
     """One group's step (its next `TrialTokens` and the `TrialStepResult`) as one bytes message: each field a
@@ -131,8 +135,7 @@ class StepLayout:
     def decode(self, message: bytes, num_envs: int) -> tuple[TrialTokens, TrialStepResult]:
         # A copy the arrays own: writable (torch.from_numpy wants that) and kept by the rollout after later steps.
         values = self.views(bytearray(message), num_envs)
-        names = [f.name for f in dataclasses.fields(TrialTokens)]
-        tokens = TrialTokens(**{name: values[name] for name in names if name != "step_in_trial"},
+        tokens = TrialTokens(**{name: values[name] for name in _PER_ENV_TOKEN_FIELDS},
                              step_in_trial=int(values["step_in_trial"][0]))  # fmt: skip
         info = {name[len("info:") :]: value for name, value in values.items() if name.startswith("info:")}
         result = TrialStepResult(
