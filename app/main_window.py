@@ -74,6 +74,14 @@ PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 JOIN_TIMEOUT_S = 10.0
 
 
+def _refresh_rate(widget: QWidget) -> float:
+    """Frames/s of the screen `widget` is on (the player renders no more: a frame the screen never shows is CPU
+    taken from training); 60 where the platform does not say (offscreen and Xvfb report 60)."""
+    screen = widget.screen()
+    rate = screen.refreshRate() if screen is not None else 0.0
+    return rate if rate >= 1.0 else 60.0
+
+
 class Banner(QFrame):
     """A dismissable line above the viewport saying what failed in a worker; the app stays usable."""
 
@@ -197,7 +205,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._recording_status)
 
         # ---------------------------------------------------------------------------------- player
-        self.player_worker = PlayerWorker(render_size=self._render_size, seed=seed)
+        self.player_worker = PlayerWorker(
+            render_size=self._render_size, max_render_fps=_refresh_rate(self), seed=seed
+        )
         worker = self.player_worker
         worker.frame_ready.connect(self._on_frame_ready)
         worker.ready.connect(self._on_player_ready)

@@ -439,8 +439,9 @@ class PlayerWorker(QObject):
         self._trace = True
         self._view_dirty = False
         self._next_step = 0.0
-        # Rendering is paced by a token bucket: `max_render_fps` credits per second, up to 2 banked, one
-        # per frame; so 80 steps/s render 60 frames/s (3 steps in 4), not every other step.
+        # Rendering is paced by a token bucket: `max_render_fps` credits per second (the window passes its
+        # screen's refresh rate), up to 2 banked, one per frame; so 80 steps/s render 60 frames/s (3 steps
+        # in 4), not every other step.
         self._render_credit = 2.0
         self._credit_time = 0.0
         self._episode_start = True

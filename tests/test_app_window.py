@@ -141,6 +141,8 @@ def test_window_builds_with_every_panel_and_remembers_choices(
     assert set(window.task_editor.values()) == {"p_arm0", "p_arm1"}
     assert is_varied(window.viewport.grab_frame())
     assert window.banner.text() == ""
+    # The player renders no faster than the screen shows (the offscreen platform reports 60 Hz).
+    assert window.player_worker.max_render_fps == window.screen().refreshRate() == 60.0
     window.set_speed(4.0)
     window.close()
     assert settings.value("run/scene") == "bandit"
