@@ -2,7 +2,9 @@
 
 1. Rollout env-steps/s of TrMRL over `--envs` envs, at the paper's MuJoCo size and at the fast preset's (the
    size every result and pretrained agent here uses), against the raw batched env rate (the same envs stepped
-   with random actions, resets included, in this process) measured in the same run. Target >= 0.5. Each
+   with random actions, resets included, in this process) measured in the same run. Target >= 0.5. Also
+   against the same serial envs replaying each preset's rollout (its actions, no agent): a policy's actions
+   cost the physics more than random ones, so that is the env's own share of the rollout. Each
    rollout runs both ways: serially in this process, and with the envs in a worker process stepping one
    half of them while the agent acts for the other (`train --env-worker on`).
    `--repeats` rounds alternate every measurement; the table shows medians (the machines are shared).
@@ -36,8 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from agents.config import resolve_config
+from agents.rollout import Rollout
 from agents.trainer import Trainer
 from scenes.registry import make_scene
+from scenes.trials import Trials
 
 SCENE = "halfcheetah-vel"
 OTHER_SCENES = (("metaworld-ml1", "trmrl"), ("objnav-apartment", "memo"))
@@ -62,10 +66,36 @@ def raw_env_rate(num_envs: int, steps: int) -> float:
     return num_envs * steps / elapsed
 
 
+def replay_rate(trainer: Trainer, rollout: Rollout) -> float:
+    """Env steps/s of the trainer's own (serial) envs stepped through `rollout` again with its actions and no
+    agent: the env's share of that rollout. The trajectory is the same one (same seed, same actions), which
+    the rewards confirm; a policy's actions cost the physics more than uniform random ones (more time on
+    the ground, more contacts), so this is the tighter reference."""
+    assert isinstance(trainer.trials, Trials), "replay in the serial trainer's envs"
+    actions = rollout.actions.numpy()
+    rewards = np.empty(rollout.rewards.shape, dtype=np.float32)
+    trainer.trials.reset(seed=0)
+    start = time.perf_counter()
+    for t in range(actions.shape[1]):
+        _, result = trainer.trials.step(actions[:, t])
+        rewards[:, t] = result.reward
+    elapsed = time.perf_counter() - start
+    assert np.array_equal(rewards, rollout.rewards.numpy()), "the replay left the rollout's trajectory"
+    return rewards.size / elapsed
+
+
 def rollout_rate(trainer: Trainer) -> float:
     start = time.perf_counter()
     rollout = trainer.collect(seed=0)
     return rollout.rewards.numel() / (time.perf_counter() - start)
+
+
+def rollout_name(size: str, worker: bool) -> str:
+    return f"TrMRL rollout ({size} preset), {'env worker' if worker else 'serial'}"
+
+
+def replay_name(size: str) -> str:
+    return f"raw batched env, replaying the {size}-preset serial rollout's actions"
 
 
 def alternated(measures: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
@@ -131,9 +161,11 @@ def main() -> None:
     measures: dict[str, Callable[[], float]] = {
         "raw batched env, random actions": lambda: raw_env_rate(args.envs, 400)
     }
+    for size in ("paper", "fast"):
+        serial = rollout_trainers[size, False]
+        measures[replay_name(size)] = partial(replay_rate, serial, serial.collect(seed=0))
     for (size, worker), trainer in rollout_trainers.items():
-        name = f"TrMRL rollout ({size} preset), {'env worker' if worker else 'serial'}"
-        measures[name] = partial(rollout_rate, trainer)
+        measures[rollout_name(size, worker)] = partial(rollout_rate, trainer)
     # A spinning process in a session of its own, like a second run started from another terminal.
     busy = (
         subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
@@ -149,13 +181,18 @@ def main() -> None:
     print(
         f"medians of {args.repeats} rounds (ratio: to the raw env rate of the same round; range in brackets)\n"
     )
-    print("| measure | env steps/s | ratio to raw env |")
-    print("|---|---:|---:|")
-    raw = rates["raw batched env, random actions"]
+    print("| measure | env steps/s | ratio to raw env, random actions | ratio to the replay |")
+    print("|---|---:|---:|---:|")
+
+    def ratio(values: list[float], references: list[float]) -> str:
+        r = [rate / reference for rate, reference in zip(values, references, strict=True)]
+        return f"**{statistics.median(r):.2f}** ({min(r):.2f}-{max(r):.2f})"
+
+    random_actions = rates["raw batched env, random actions"]
+    replay_of = {rollout_name(size, worker): replay_name(size) for size, worker in rollout_trainers}
     for name, values in rates.items():
-        r = [rate / reference for rate, reference in zip(values, raw, strict=True)]
-        median = statistics.median(r)
-        print(f"| {name} | {statistics.median(values):,.0f} | **{median:.2f}** ({min(r):.2f}-{max(r):.2f}) |")
+        replayed = ratio(values, rates[replay_of[name]]) if name in replay_of else ""
+        print(f"| {name} | {statistics.median(values):,.0f} | {ratio(values, random_actions)} | {replayed} |")
     print()
     for trainer in rollout_trainers.values():
         trainer.close()
