@@ -27,8 +27,10 @@ saves `latest`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
@@ -59,14 +61,20 @@ class TrainingInfo:
 class TrainerProcess:
     """Parent side: starts the child and talks to it; see the module docstring."""
 
-    def __init__(self, make_trainer: Callable[[], Trainer], max_iterations: int | None = None) -> None:
+    def __init__(
+        self,
+        make_trainer: Callable[[], Trainer],
+        max_iterations: int | None = None,
+        cpus: frozenset[int] | None = None,
+    ) -> None:
+        """`cpus`: the cores the child may run on (Linux; None: any), set before it starts any thread."""
         # spawn, not fork: the parent has Qt, GL and torch threads running, which a fork would copy broken.
         context = multiprocessing.get_context("spawn")
         commands_in, self._commands = context.Pipe(duplex=False)
         self._events, events_out = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_serve,
-            args=(make_trainer, commands_in, events_out, max_iterations),
+            args=(make_trainer, commands_in, events_out, max_iterations, cpus),
             name="engram-trainer",
         )
         self._child_ends = (commands_in, events_out)
@@ -169,7 +177,12 @@ def _serve(
     commands: Connection,
     events: Connection,
     max_iterations: int | None,
+    cpus: frozenset[int] | None,
 ) -> None:
+    if cpus is not None:
+        pin_threads(
+            cpus
+        )  # first: the threads started later (the listener, torch's, an env worker) inherit it
     # Ctrl-C in a terminal reaches the whole process group: the app decides what it means (its Stop, or closing
     # the window saves the run); the child ends when told, or when its parent is gone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -216,6 +229,14 @@ def _serve(
                 send("failed", f"closing the trainer: {type(error).__name__}: {error}")
         send("finished", reason)
         sys.stdout.flush()
+
+
+def pin_threads(cpus: frozenset[int]) -> None:
+    """Every thread of this process onto `cpus` (Linux: affinity is per thread, and a new thread inherits its
+    creator's). Importing torch, as unpickling the trainer's factory does, already started some."""
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # the thread ended meanwhile
+            os.sched_setaffinity(int(tid), cpus)
 
 
 def _listen(trainer: Trainer, commands: Connection, send: Callable[[str, Any], None]) -> None:

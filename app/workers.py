@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import queue
 import threading
 import time
@@ -42,7 +43,7 @@ from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.player import Player, PlayerStep
 from agents.trainer import Trainer, initial_agent, load_weights
-from agents.trainer_process import TrainerProcess, TrainingInfo
+from agents.trainer_process import TrainerProcess, TrainingInfo, pin_threads
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from scenes.base import Task, TaskParam
 from scenes.registry import make_scene
@@ -873,6 +874,31 @@ class PlayerWorker(QObject):
 # ----------------------------------------------------------------------------------------------- trainer side
 
 
+# The cores this process may use, read before any thread is pinned (affinity is per thread on Linux).
+_ALL_CPUS = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
+
+
+@dataclass(frozen=True)
+class CoreSplit:
+    """Cores for the training process and for the window's threads (event loop, player, renderer) while a
+    run trains. Left to the scheduler, the window's bursts (a software-GL frame rasterised on two threads,
+    a panel repaint) preempt the single-threaded trainer on whichever core it is on and evict its caches;
+    on 2 cores its speed with the window open swung between 0.67 and 0.93 of headless. With a core of its
+    own it trained at 0.99-1.02 of headless while the viewport kept its rate (docs/benchmarks.md)."""
+
+    trainer: frozenset[int]
+    window: frozenset[int]
+
+    @classmethod
+    def for_this_machine(cls) -> CoreSplit | None:
+        """The trainer on one core (its rollout and, by default, its update use one thread), the window on
+        the others; None where affinity cannot be set or there is one core."""
+        if len(_ALL_CPUS) < 2:
+            return None
+        cpus = sorted(_ALL_CPUS)
+        return cls(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
+
+
 class TrainerWorker(QObject):
     """Runs a Trainer in a child process (`agents.trainer_process`) and relays its events from a reader
     thread; the GUI thread pauses, resumes, stops and edits."""
@@ -891,7 +917,10 @@ class TrainerWorker(QObject):
         max_iterations: int | None = None,
     ) -> None:
         super().__init__()
-        self._process = TrainerProcess(make_trainer, max_iterations)
+        self.cores = CoreSplit.for_this_machine()
+        self._process = TrainerProcess(
+            make_trainer, max_iterations, cpus=self.cores.trainer if self.cores else None
+        )
         self._on_weights = on_weights
         self._pause_requested = False
         self._snapshot: dict[str, Any] | None = None
@@ -904,10 +933,16 @@ class TrainerWorker(QObject):
 
     def start(self) -> None:
         self._process.start()
+        self._pin_window(True)
         self._thread.start()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The training process's, once started."""
+        return self._process.pid
 
     def join(self, timeout: float | None = None) -> bool:
         if self._thread.is_alive():
@@ -917,10 +952,16 @@ class TrainerWorker(QObject):
     def pause(self) -> None:
         self._pause_requested = True
         self._process.pause()
+        self._pin_window(False)  # a paused trainer leaves its core idle: the window may use it
 
     def resume(self) -> None:
         self._pause_requested = False
+        self._pin_window(True)
         self._process.resume()
+
+    def _pin_window(self, training: bool) -> None:
+        if self.cores is not None:
+            pin_threads(self.cores.window if training else _ALL_CPUS)
 
     def stop(self) -> None:
         """Ends at the next env step (or after the update in progress); the Trainer saves `latest` then."""
@@ -963,6 +1004,7 @@ class TrainerWorker(QObject):
                 self.failed.emit(f"training: {value.strip().splitlines()[0]}")
             elif kind == "finished":
                 reason = value
+        self._pin_window(False)
         self.reason = reason
         self.finished.emit(reason)
 

@@ -154,6 +154,10 @@ def test_window_builds_with_every_panel_and_remembers_choices(
     )
 
 
+def thread_ids() -> list[int]:
+    return [int(tid) for tid in os.listdir("/proc/self/task")]
+
+
 def test_training_through_the_gui_updates_curves_and_pauses_resumes_stops(
     make_window: MakeWindow, qtbot: Any, tmp_path: Path
 ) -> None:
@@ -171,6 +175,10 @@ def test_training_through_the_gui_updates_curves_and_pauses_resumes_stops(
             return 0
 
     qtbot.waitUntil(lambda: points() >= 3, timeout=WAIT_MS)
+    cores = window.trainer_worker.cores
+    if cores is not None:  # the trainer on a core of its own, every thread of the window on the others
+        assert os.sched_getaffinity(window.trainer_worker.pid) == cores.trainer
+        assert all(os.sched_getaffinity(tid) == cores.window for tid in thread_ids())
     qtbot.wait(100)
     drawn = [item for item in window.curves.plot_item().listDataItems() if item.xData is not None]
     assert drawn and len(drawn[0].xData) >= 3
@@ -186,6 +194,8 @@ def test_training_through_the_gui_updates_curves_and_pauses_resumes_stops(
         counts.append(points())
     assert counts[-1] == counts[-2] == counts[-3] <= counts[0] + 1
     paused_at = counts[-1]
+    if cores is not None:  # paused, the trainer's core is the window's too
+        assert all(os.sched_getaffinity(tid) == cores.trainer | cores.window for tid in thread_ids())
 
     qtbot.mouseClick(c.train_resume_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: points() > paused_at, timeout=WAIT_MS)
@@ -196,6 +206,8 @@ def test_training_through_the_gui_updates_curves_and_pauses_resumes_stops(
     qtbot.mouseClick(c.train_stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: c.train_button.isEnabled(), timeout=WAIT_MS)
     assert not window.training_active() and "stopped" in c.training_label.text()
+    if cores is not None:
+        assert all(os.sched_getaffinity(tid) == cores.trainer | cores.window for tid in thread_ids())
     latest = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
     assert latest["counters"]["iteration"] == points()
 

@@ -64,6 +64,23 @@ def test_events_arrive_in_order_and_the_last_payload_is_the_saved_checkpoint(tmp
         assert torch.equal(tensor, last_payload["model"][name]), name
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux-only")
+def test_the_child_runs_on_the_cores_it_is_given(tmp_path: Path) -> None:
+    core = max(os.sched_getaffinity(0))
+    process = TrainerProcess(
+        functools.partial(Trainer, tiny_config(), None), max_iterations=100, cpus=frozenset({core})
+    )
+    process.start()
+    for kind, _ in process.events():
+        if kind == "metrics":  # an iteration done: torch's, the listener's and the trainer's threads exist
+            assert process.pid is not None
+            threads = os.listdir(f"/proc/{process.pid}/task")
+            assert len(threads) > 1 and all(os.sched_getaffinity(int(tid)) == {core} for tid in threads)
+            process.stop()
+            break
+    assert process.join(10)
+
+
 def test_ctrl_c_in_the_terminal_leaves_training_to_the_app(tmp_path: Path) -> None:
     process = TrainerProcess(functools.partial(Trainer, tiny_config(), None), max_iterations=2)
     process.start()
