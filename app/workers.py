@@ -884,7 +884,8 @@ class CoreSplit:
     run trains. Left to the scheduler, the window's bursts (a software-GL frame rasterised on two threads,
     a panel repaint) preempt the single-threaded trainer on whichever core it is on and evict its caches;
     on 2 cores its speed with the window open swung between 0.67 and 0.93 of headless. With a core of its
-    own it trained at 0.99-1.02 of headless while the viewport kept its rate (docs/benchmarks.md)."""
+    own it trained at 0.84-1.13 of headless while the viewport kept its rate (docs/benchmarks.md). An env
+    worker the trainer starts (`env_worker`) shares the trainer's core."""
 
     trainer: frozenset[int]
     window: frozenset[int]
