@@ -180,9 +180,8 @@ def _serve(
     cpus: frozenset[int] | None,
 ) -> None:
     if cpus is not None:
-        pin_threads(
-            cpus
-        )  # first: the threads started later (the listener, torch's, an env worker) inherit it
+        # First: the threads started later (the listener, torch's, an env worker's) inherit it.
+        pin_threads(cpus)
     # Ctrl-C in a terminal reaches the whole process group: the app decides what it means (its Stop, or closing
     # the window saves the run); the child ends when told, or when its parent is gone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
