@@ -181,17 +181,12 @@ def main() -> int:
     parser.add_argument(
         "--uncapped-speed", type=float, default=8.0, help="player speed of the run without a render cap"
     )
-    parser.add_argument("--trainer-niceness", type=int, help="the trainer process's niceness in the GUI run")
     parser.add_argument(
         "--no-panels",
         action="store_true",
         help="hide the attention and memory-timeline docks (what the panels cost the viewport)",
     )
     args = parser.parse_args()
-    if args.trainer_niceness is not None:
-        from app import workers
-
-        workers.TRAINER_NICENESS = args.trainer_niceness
     speed = None if args.speed == "max" else float(args.speed)
     overrides: dict = {"num_envs": args.num_envs} if args.num_envs else {}
     if args.env_worker:
