@@ -67,7 +67,8 @@ class TrainerProcess:
         max_iterations: int | None = None,
         cpus: frozenset[int] | None = None,
     ) -> None:
-        """`cpus`: the cores the child may run on (Linux; None: any), set before it starts any thread."""
+        """`cpus`: the cores the child may run on (Linux; None: any), set on all its threads before it builds
+        the trainer."""
         # spawn, not fork: the parent has Qt, GL and torch threads running, which a fork would copy broken.
         context = multiprocessing.get_context("spawn")
         commands_in, self._commands = context.Pipe(duplex=False)
