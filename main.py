@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import torch
+
     from agents.base import Agent
     from agents.config import TrainConfig
+    from agents.distributed import Ranks
     from agents.trainer import Trainer
     from scenes.base import Scene
 
@@ -222,13 +225,35 @@ def parse_assignment(text: str, flag: str) -> tuple[str, str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import signal
+    """One process, or one rank of a torchrun launch (agents/distributed.py): rank 0 resolves the config and
+    the run directory and hands them to the other ranks, whose machines may hold neither."""
+    from agents import distributed
+    from agents.devices import resolve_device
 
-    from tqdm import tqdm
+    device = resolve_device(args.device)  # a missing CUDA is one line here, before any rank waits on another
+    ranks = distributed.init_from_environment(device)
+    try:
+        return train_rank(args, device, ranks)
+    except distributed.RankLost as error:
+        distributed.mark_exit("lost")
+        silent = distributed.silent_ranks()
+        lost = f"; rank(s) {', '.join(map(str, silent))} ended without a word (killed?)" if silent else ""
+        print(
+            f"engram: {error}{lost}; `train --resume` of the run continues from its last checkpoint",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        distributed.mark_exit("done")
+        distributed.shutdown()
 
+
+def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
+    """Rank 0's half of starting `train`: (resolved config, checkpoint payload or None, run directory, whether
+    the directory was made here)."""
+    from agents.checkpoints import load_checkpoint
     from agents.config import load_config_file, resolve_config
-    from agents.trainer import Trainer, new_run_dir
-    from scenes.trials_process import WorkerExited
+    from agents.trainer import new_run_dir
 
     if args.resume:
         ignored = given_flags(
@@ -238,63 +263,110 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         if ignored:
             raise CommandError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
-        trainer = Trainer.from_run(args.resume, total_steps=args.steps)
+        run_dir = Path(args.resume)
+        payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
-            made_for = trainer.config.scene if flag == "--scene" else trainer.config.agent
+            made_for = payload["scene"] if flag == "--scene" else payload["agent"]
             if value and value != made_for:
-                trainer.close()
                 raise CommandError(f"{flag} {value} does not match the run in {args.resume} ({made_for})")
+        return payload["config"], payload, run_dir, False
+    file_values = load_config_file(args.config) if args.config else {}
+    overrides: dict = {"seed": args.seed} if args.seed is not None else {}
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    if args.num_envs is not None:
+        overrides["num_envs"] = args.num_envs
+    if args.threads is not None:
+        overrides["torch_threads"] = args.threads
+    if args.env_worker is not None:
+        overrides["env_worker"] = args.env_worker == "on"
+    if args.option:
+        overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
+    if args.agent_option:
+        overrides["agent_config"] = parse_options(args.agent_option, "--agent-option")
+    if args.ppo_option:
+        overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
+    config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
+    if args.out:
+        run_dir = Path(args.out)
+        if (run_dir / "checkpoints").exists():
+            raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise CommandError(f"{run_dir} is not empty; a new run needs a new or empty directory")
+        made = not run_dir.exists()
+        run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
     else:
-        file_values = load_config_file(args.config) if args.config else {}
-        overrides: dict = {"seed": args.seed} if args.seed is not None else {}
-        if args.steps is not None:
-            overrides["total_steps"] = args.steps
-        if args.num_envs is not None:
-            overrides["num_envs"] = args.num_envs
-        if args.threads is not None:
-            overrides["torch_threads"] = args.threads
-        if args.env_worker is not None:
-            overrides["env_worker"] = args.env_worker == "on"
-        if args.option:
-            overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
-        if args.agent_option:
-            overrides["agent_config"] = parse_options(args.agent_option, "--agent-option")
-        if args.ppo_option:
-            overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
-        config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
-        if args.out:
-            run_dir = Path(args.out)
-            if (run_dir / "checkpoints").exists():
-                raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
-            if run_dir.exists() and any(run_dir.iterdir()):
-                raise CommandError(f"{run_dir} is not empty; a new run needs a new or empty directory")
-            made = not run_dir.exists()
-            run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
-        else:
-            run_dir, made = new_run_dir(config), True
+        run_dir, made = new_run_dir(config), True
+    return config.to_dict(), None, run_dir, made
+
+
+def train_rank(args: argparse.Namespace, device: torch.device, ranks: Ranks) -> int:
+    import signal
+
+    from tqdm import tqdm
+
+    from agents import distributed
+    from agents.config import config_from_dict
+    from agents.trainer import Trainer
+    from scenes.trials_process import WorkerExited
+
+    setup: tuple | str
+    made = False
+    if ranks.is_main:
         try:
-            trainer = Trainer(config, run_dir)
-        except BaseException:
-            if made:  # a run that could not start (a scene backend missing...) leaves no empty directory
-                run_dir.rmdir()
+            config_data, payload, run_dir, made = setup_run(args)
+            setup = (config_data, payload, str(run_dir))
+        except (CommandError, ValueError) as error:
+            setup = str(error)
+            distributed.broadcast_object(setup)  # the other ranks exit too, quietly: rank 0 says why
             raise
+    else:
+        setup = ""
+    setup = distributed.broadcast_object(setup)
+    if isinstance(setup, str):
+        return EXIT_USAGE
+    config_data, payload, run_dir_text = setup
+    run_dir = Path(run_dir_text)
+    try:
+        if payload is not None:
+            trainer = Trainer.from_run(
+                run_dir, args.steps, log=ranks.is_main, device=str(device), payload=payload
+            )
+        else:
+            config = config_from_dict(config_data, "the resolved config")
+            config.device = str(device)
+            trainer = Trainer(config, run_dir, log=ranks.is_main)
+    except BaseException:
+        if made:  # a run that could not start (a scene backend missing...) leaves no empty directory
+            run_dir.rmdir()
+        raise
 
     config = trainer.config
-    print(
-        f"training {config.agent} on {config.scene} (preset {config.preset}, {config.num_envs} envs, "
-        f"{config.total_steps:,} env steps) -> {trainer.run_dir}",
-        file=sys.stderr,
-    )
-    trainer.events.message.connect(lambda text: tqdm.write(f"engram: {text}", file=sys.stderr))
+    main_rank = ranks.is_main
+    if main_rank:
+        ranks_text = f", {ranks.world_size} ranks" if ranks.world_size > 1 else ""
+        print(
+            f"training {config.agent} on {config.scene} (preset {config.preset}, {config.num_envs} envs"
+            f"{' per rank' if ranks.world_size > 1 else ''}{ranks_text}, {config.device}, "
+            f"{config.total_steps:,} env steps) -> {trainer.run_dir}",
+            file=sys.stderr,
+        )
+        trainer.events.message.connect(lambda text: tqdm.write(f"engram: {text}", file=sys.stderr))
 
     def request_stop(signum: int, frame: object) -> None:
-        tqdm.write("engram: stopping after the current step; a checkpoint will be saved", file=sys.stderr)
+        if main_rank or ranks.world_size == 1:
+            tqdm.write("engram: stopping after the current step; a checkpoint will be saved", file=sys.stderr)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts at once
-        trainer.stop()
+        trainer.stop()  # every rank stops at the same step (agreed at each step and minibatch)
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(
-        total=config.total_steps, initial=trainer.env_steps, unit="step", unit_scale=True, dynamic_ncols=True
+        total=config.total_steps,
+        initial=trainer.env_steps,
+        unit="step",
+        unit_scale=True,
+        dynamic_ncols=True,
+        disable=not main_rank,
     )
 
     def show(metrics: dict) -> None:
@@ -314,10 +386,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 1
     finally:
         bar.close()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         trainer.close()
-    print(f"engram: {reason} at {trainer.env_steps:,} env steps; checkpoint {latest}", file=sys.stderr)
-    print(trainer.run_dir)
+    if main_rank:
+        print(f"engram: {reason} at {trainer.env_steps:,} env steps; checkpoint {latest}", file=sys.stderr)
+        print(trainer.run_dir)
     return 0
 
 
@@ -481,6 +555,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--resume", metavar="DIR", help="continue the run in DIR bit for bit (--steps may extend it)"
+    )
+    train.add_argument(
+        "--device",
+        default="auto",
+        help="where the agent and the update run: auto (CUDA when available), cpu, cuda, cuda:N or mps; "
+        "envs step on the CPU (default auto)",
     )
     train.set_defaults(run=cmd_train)
 

@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 import torch
 
 FORMAT = "engram-checkpoint-v1"
+# What every use of a checkpoint reads (eval, record, the player, `train --resume`), and its type.
+REQUIRED_KEYS: dict[str, type] = {"scene": str, "agent": str, "config": dict, "model": dict}
 
 
 class CheckpointError(ValueError):
@@ -66,6 +68,9 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path} is truncated or corrupted ({reason[:120]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an Engram checkpoint ({FORMAT})")
+    missing = [key for key in REQUIRED_KEYS if not isinstance(payload.get(key), REQUIRED_KEYS[key])]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} has no usable {' / '.join(missing)} (damaged or hand-made)")
     made_for = (payload.get("scene"), payload.get("agent"))
     wanted = (expect_scene or made_for[0], expect_agent or made_for[1])
     if made_for != wanted:

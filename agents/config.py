@@ -58,6 +58,12 @@ class TrainConfig:
     # the window's player) it made them 2-6x slower, as every step waits on two hand-offs between the
     # processes (docs/benchmarks.md). Hence off by default: `train --env-worker on` for a machine to itself.
     env_worker: bool = False
+    # Where the agent, the rollout buffers and the update live ("cpu", "cuda", "cuda:1", "mps"); envs stay on
+    # the CPU. Resolved from `train --device` (default auto: CUDA when available), recorded here.
+    device: str = "cpu"
+    # Ranks the run trains on (torchrun's WORLD_SIZE; agents/distributed.py). num_envs and the PPO minibatch
+    # are per rank, so a batch is num_envs x world_size trials. Recorded, not set: the launch decides it.
+    world_size: int = 1
     scene_options: dict[str, Any] = field(default_factory=dict)
     agent_preset: str = ""  # the agent registry's preset ("" = the agent's defaults)
     agent_config: dict[str, Any] = field(default_factory=dict)
@@ -68,7 +74,14 @@ class TrainConfig:
             raise ValueError(f"unknown scene {self.scene!r}; valid scenes: {', '.join(_scene_ids())}")
         if self.agent not in AGENTS:
             raise ValueError(f"unknown agent {self.agent!r}; valid agents: {', '.join(AGENTS)}")
-        for name in ("total_steps", "num_envs", "trials_per_iteration", "checkpoint_every", "torch_threads"):
+        for name in (
+            "total_steps",
+            "num_envs",
+            "trials_per_iteration",
+            "checkpoint_every",
+            "torch_threads",
+            "world_size",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         # Options arrive as text from the command line: keep them as the scene's validated values.

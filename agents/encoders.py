@@ -32,6 +32,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from agents.distributed import sum_across_ranks, world_size
+
 # (kernel, stride) of the three convolutions: the Nature DQN / habitat SimpleCNN schedule.
 CONV_LAYOUT: tuple[tuple[int, int], ...] = ((8, 4), (4, 2), (3, 1))
 MIN_IMAGE_SIZE = 16  # smallest height / width the encoder is meant for (its final map is then 2x2)
@@ -158,13 +160,21 @@ class ObservationNormalizer(nn.Module):
 
     @torch.no_grad()
     def update(self, obs: Tensor) -> None:
-        """Fold a batch (..., size) into the statistics (Chan et al.'s parallel mean / variance update)."""
+        """Fold a batch (..., size) into the statistics (Chan et al.'s parallel mean / variance update); in a
+        distributed run the batch is the union of every rank's (`agents.distributed`)."""
         batch = obs.reshape(-1, self.mean.numel()).double()
-        n = float(batch.shape[0])
-        if n == 0:
-            return
-        batch_mean = batch.mean(dim=0)
-        batch_var = batch.var(dim=0, correction=0)
+        if world_size() > 1:  # the batch is every rank's observations: each rank folds in the same moments
+            n = float(sum_across_ranks(torch.tensor([float(batch.shape[0])], dtype=torch.float64)))
+            if n == 0:
+                return
+            batch_mean = sum_across_ranks(batch.sum(dim=0)) / n
+            batch_var = sum_across_ranks((batch - batch_mean).square().sum(dim=0)) / n
+        else:
+            n = float(batch.shape[0])
+            if n == 0:
+                return
+            batch_mean = batch.mean(dim=0)
+            batch_var = batch.var(dim=0, correction=0)
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * n / total

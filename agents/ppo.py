@@ -16,8 +16,13 @@ its own learning rate: Adam keeps its moments per parameter, so that is the same
 dict. With a shared trunk (TrMRL Dir tasks, Memo, FCT) the trunk is in the policy group and receives both
 losses' gradients, as in garage's shared-network mode.
 
-Nothing here holds global state: `ppo_update` is a function of (agent, optimizer, rollout, config, generator),
-so a distributed trainer can later wrap the agent in DistributedDataParallel (design.md, scale-out).
+Across ranks (DD-PPO, `agents.distributed`; every call there is a no-op in one process): each rank updates on
+its own rollout, and after each backward pass the gradients are averaged over ranks, so a minibatch is the union
+of every rank's local minibatch and every rank steps identical weights. The advantage normalisation uses the
+union's mean and standard deviation, so with equal local batches the update equals one process updating on all
+ranks' trials (tested to 1e-5). `minibatch_steps` is per rank, as DD-PPO's `num_mini_batch`: the update makes
+the same number of gradient steps at every world size, each over world_size times the data. Whether to stop,
+and the approx-KL that ends the epochs early, are agreed by all ranks before they act on them.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from torch import Tensor
 
 from agents.advantages import trial_gae
 from agents.base import Agent
+from agents.distributed import any_rank, average_gradients, mean_across_ranks, sum_across_ranks, world_size
 from agents.rollout import Rollout
 
 MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
@@ -137,9 +143,35 @@ def _finite(loss: Tensor, agent: Agent) -> bool:
 
 
 def explained_variance(values: Tensor, returns: Tensor) -> float:
-    """1 - Var[R - V] / Var[R] (CleanRL's diagnostic): 1 is a perfect critic, 0 no better than a constant."""
-    var = float(returns.var())
-    return float("nan") if var == 0 else 1.0 - float((returns - values).var()) / var
+    """1 - Var[R - V] / Var[R] (CleanRL's diagnostic): 1 is a perfect critic, 0 no better than a constant.
+    Over every rank's steps."""
+    if world_size() > 1:
+        var = float(_moments(returns)[1] ** 2)
+        residual = float(_moments(returns - values)[1] ** 2)
+    else:
+        var = float(returns.var())
+        residual = float((returns - values).var())
+    return float("nan") if var == 0 else 1.0 - residual / var
+
+
+def _moments(values: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and (Bessel-corrected) standard deviation of `values` pooled over every rank (float64 sums)."""
+    sums = torch.stack(
+        [
+            torch.tensor(float(values.numel()), dtype=torch.float64, device=values.device),
+            values.double().sum(),
+            values.double().square().sum(),
+        ]
+    )
+    n, total, squares = sum_across_ranks(sums).unbind()
+    mean = total / n
+    var = ((squares - n * mean * mean) / (n - 1).clamp_min(1)).clamp_min(0)
+    return mean.to(values.dtype), var.sqrt().to(values.dtype)
+
+
+def minibatch_order(units: int, generator: torch.Generator | None) -> Tensor:
+    """The order in which one epoch visits the rollout's units (trials or steps)."""
+    return torch.randperm(units, generator=generator)
 
 
 class UpdateInterrupted(Exception):
@@ -188,10 +220,11 @@ def ppo_update(
     }
     nan_skipped = False
     epochs_run = 0
+    parameters = list(agent.parameters())
     for _ in range(config.update_epochs):
-        order = torch.randperm(units, generator=generator)
+        order = minibatch_order(units, generator)
         for start in range(0, units, per_minibatch):
-            if should_stop is not None and should_stop():
+            if any_rank(should_stop is not None and should_stop()):
                 agent.load_state_dict(last_good[0])
                 optimizer.load_state_dict(last_good[1])
                 agent.eval()
@@ -209,8 +242,9 @@ def ppo_update(
             log_ratio = new_log_probs - trials.log_probs[where]
             ratio = log_ratio.exp()
             adv = advantages[where]
-            if config.normalize_advantages and adv.numel() > 1:
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            if config.normalize_advantages and adv.numel() * world_size() > 1:
+                mean, std = _moments(adv) if world_size() > 1 else (adv.mean(), adv.std())
+                adv = (adv - mean) / (std + 1e-8)
 
             policy_loss = torch.max(
                 -adv * ratio, -adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
@@ -229,6 +263,7 @@ def ppo_update(
 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            loss = average_gradients(parameters, loss)  # across ranks; the loss as-is in one process
             if not _finite(loss, agent):
                 agent.load_state_dict(last_good[0])
                 optimizer.load_state_dict(last_good[1])
@@ -247,14 +282,19 @@ def ppo_update(
         if nan_skipped:
             break
         epochs_run += 1
-        if config.target_kl > 0 and stats["approx_kl"] and stats["approx_kl"][-1] > config.target_kl:
-            break
+        if config.target_kl > 0 and stats["approx_kl"]:
+            kl = float(mean_across_ranks(torch.tensor([stats["approx_kl"][-1]], dtype=torch.float64)))
+            if kl > config.target_kl:
+                break
     agent.eval()
 
     def mean(values: list[float]) -> float:
         return sum(values) / len(values) if values else math.nan
 
-    result: dict[str, float] = {k: mean(v) for k, v in stats.items()}
+    # Diagnostics: the mean over ranks of each rank's mean (every rank ran the same minibatches).
+    keys = list(stats)
+    local = torch.tensor([mean(stats[k]) for k in keys], dtype=torch.float64)
+    result: dict[str, float] = dict(zip(keys, mean_across_ranks(local).tolist(), strict=True))
     result["explained_variance"] = explained_variance(rollout.values, returns.reshape(rollout.values.shape))
     result["update_epochs"] = float(epochs_run)
     result["nan_skipped"] = float(nan_skipped)

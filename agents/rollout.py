@@ -3,8 +3,11 @@
 A rollout holds `num_trials` complete trials per env, so it begins at a trial start and ends at a trial end:
 the PPO update can re-run `evaluate` over each stored row (it needs sequences that begin at a trial start)
 and GAE needs no bootstrap value (see `agents.advantages`). `collect_rollout_overlapped` does the same over the
-env groups of a `scenes.trials_process.TrialsProcess` (`env_worker`); both run one loop (`_collect`). Kept
-separate from the update so that a distributed trainer can later wrap only the update (design.md, scale-out).
+env groups of a `scenes.trials_process.TrialsProcess` (`env_worker`); both run one loop (`_collect`).
+
+Devices: the envs stay on the CPU and the agent acts on its own device (`Agent.device`). Each env step makes
+one host-to-device copy (the step's tokens and sampling draws packed in one buffer, `to_device`) and one copy
+back (the actions); the rollout is stored on the agent's device for the update.
 """
 
 from __future__ import annotations
@@ -39,20 +42,66 @@ def token_batch(tokens: TrialTokens, with_task: bool = False) -> TokenBatch:
 
 
 def sample_action(
-    dist: Distribution, generator: torch.Generator | None, deterministic: bool = False
+    dist: Distribution,
+    generator: torch.Generator | None,
+    deterministic: bool = False,
+    noise: Tensor | None = None,
 ) -> Tensor:
     """Draw from the policy with the caller's own generator, so that one thread's sampling (a trainer) never
-    depends on another's (the GUI's player). `deterministic` takes the mean / the most likely action."""
+    depends on another's (the GUI's player). `deterministic` takes the mean / the most likely action.
+
+    `noise` (from `draw_noise`, already on the policy's device) replaces the generator's draws: off the CPU the
+    generator stays a CPU one (its state is the same in a checkpoint from any device), and its draws travel
+    to the device with the step's tokens in one copy (`to_device`)."""
     if isinstance(dist, Categorical):
         if deterministic:
             return dist.probs.argmax(dim=-1)
+        if noise is not None:  # inverse CDF of one uniform draw per env
+            below = dist.probs.cumsum(dim=-1) < noise.unsqueeze(-1)
+            return below.sum(dim=-1).clamp_max(dist.probs.shape[-1] - 1)
         return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
     normal = dist.base_dist if isinstance(dist, Independent) else dist
     assert isinstance(normal, Normal), f"unsupported action distribution {type(dist).__name__}"
     if deterministic:
         return normal.loc.clone()
-    noise = torch.randn(normal.loc.shape, generator=generator, dtype=normal.loc.dtype)
+    if noise is None:
+        noise = torch.randn(normal.loc.shape, generator=generator, dtype=normal.loc.dtype)
     return normal.loc + normal.scale * noise
+
+
+def draw_noise(agent: Agent, batch_size: int, generator: torch.Generator | None) -> Tensor:
+    """The draws `sample_action` needs for one step of `batch_size` envs, on the CPU: a uniform per env for
+    discrete actions, a standard normal per action dimension for continuous ones."""
+    if agent.action_kind == "discrete":
+        return torch.rand(batch_size, generator=generator)
+    return torch.randn(batch_size, agent.act_dim, generator=generator)
+
+
+def to_device(
+    batch: TokenBatch, device: torch.device, noise: Tensor | None = None
+) -> tuple[TokenBatch, Tensor | None]:
+    """The step's tokens (and sampling noise) on `device` in one host-to-device copy: every field is packed as
+    float32 columns of one (N, F) buffer (bools and small integers are exact in float32), copied, then split
+    and cast back on the device. On the CPU the same objects come back."""
+    if device.type == "cpu":
+        return batch, noise
+    named = [(f.name, getattr(batch, f.name)) for f in dataclasses.fields(TokenBatch)]
+    parts = [(name, t) for name, t in named if t is not None]
+    if noise is not None:
+        parts.append(("noise", noise))
+    columns = [t.reshape(len(t), -1).float() for _, t in parts]
+    packed = torch.cat(columns, dim=1)
+    if torch.cuda.is_available():
+        packed = packed.pin_memory()
+    on_device = packed.to(device, non_blocking=True)
+    moved: dict[str, Tensor] = {}
+    offset = 0
+    for (name, t), column in zip(parts, columns, strict=True):
+        width = column.shape[1]
+        moved[name] = on_device[:, offset : offset + width].reshape(t.shape).to(t.dtype)
+        offset += width
+    device_noise = moved.pop("noise", None)
+    return TokenBatch(**{name: moved.get(name) for name, _ in named}), device_noise
 
 
 @dataclass
@@ -82,6 +131,10 @@ class Rollout:
         b, t = self.rewards.shape
         rows = b * (t // self.trial_length)
         return _combine([self], lambda xs: xs[0].reshape(rows, self.trial_length, *xs[0].shape[2:]))
+
+    def to(self, device: torch.device) -> Rollout:
+        """The same data on `device` (itself where it already is)."""
+        return _combine([self], lambda xs: xs[0].to(device))
 
 
 # Rollout's per-step tensors besides `tokens` and `scores` (`success` may be None).
@@ -219,9 +272,10 @@ class _GroupSteps:
         for key, values in self.scores.items():
             values.append(torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
 
-    def to_rollout(self, trial_length: int, options: dict[str, Any]) -> Rollout:
+    def to_rollout(self, trial_length: int, options: dict[str, Any], device: torch.device) -> Rollout:
         def stack(parts: list[Tensor]) -> Tensor:
-            return torch.stack(parts, dim=1).clone()  # clone: out of inference mode, usable in autograd
+            # clone: out of inference mode, usable in autograd; what the envs gave joins the agent's device
+            return torch.stack(parts, dim=1).to(device).clone()
 
         input_names = ("obs", "prev_action", "prev_reward", "prev_done", "episode_start", "trial_start")
         return Rollout(
@@ -264,6 +318,7 @@ def _collect(
     # Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
     # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
     # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
+    device = agent.device
     with intra_op_threads(1):
         options = agent.rollout_options(generator)
         states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
@@ -276,16 +331,23 @@ def _collect(
                     tokens[g], result = groups.step_wait(g)
                     record.add_result(result)
                 batch = token_batch(tokens[g], with_task)
+                # Off the CPU the step's draws are made here, before the step, to travel with its tokens.
+                noise = None
+                if device.type != "cpu" and not deterministic:
+                    noise = draw_noise(agent, len(tokens[g].obs), generator)
+                batch, noise = to_device(batch, device, noise)
                 with torch.inference_mode():
                     out = agent.step(batch, states[g])
-                    action = sample_action(out.dist, generator, deterministic)
+                    action = sample_action(out.dist, generator, deterministic, noise)
                     log_prob = out.dist.log_prob(action)
                 states[g] = out.state
                 record.add_action(tokens[g], batch, action, log_prob, out.value)
-                groups.step_async(g, action.numpy())
+                groups.step_async(g, action.cpu().numpy())  # the one copy back: the envs' actions
         for g, record in enumerate(records):
             tokens[g], result = groups.step_wait(g)
             record.add_result(result)
-    rollout = _combine([record.to_rollout(groups.steps_per_trial, options) for record in records], torch.cat)
+    rollout = _combine(
+        [record.to_rollout(groups.steps_per_trial, options, device) for record in records], torch.cat
+    )
     assert bool(rollout.trial_end[:, -1].all()) and all(np.all(t.trial_start) for t in tokens)
     return rollout, tokens

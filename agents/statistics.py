@@ -8,6 +8,7 @@ episode 1 on the same task, a memoryless agent's does not.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -23,12 +24,42 @@ def _per_episode(values: Tensor, episode_index: Tensor, num_episodes: int, reduc
     return out[:, :num_episodes]
 
 
-def trial_statistics(rollout: Rollout, num_episodes: int) -> dict[str, float]:
+@dataclass
+class TrialOutcomes:
+    """What each trial got, one CPU row per trial: everything `trial_statistics` reads. Small enough to
+    gather from every rank of a distributed run, so its statistics pool all trials exactly."""
+
+    rewards: Tensor  # (N, L)
+    episode_index: Tensor  # (N, L)
+    success: Tensor | None  # (N, L) bool, or None for a scene without a success flag
+    scores: dict[str, Tensor]  # (N, L) per score key
+
+    @classmethod
+    def of(cls, rollout: Rollout) -> TrialOutcomes:
+        trials = rollout.split_trials()
+        return cls(
+            rewards=trials.rewards.cpu(),
+            episode_index=trials.episode_index.cpu(),
+            success=None if trials.success is None else trials.success.cpu(),
+            scores={key: values.cpu() for key, values in trials.scores.items()},
+        )
+
+    @classmethod
+    def concat(cls, parts: list[TrialOutcomes]) -> TrialOutcomes:
+        return cls(
+            rewards=torch.cat([p.rewards for p in parts]),
+            episode_index=torch.cat([p.episode_index for p in parts]),
+            success=None if parts[0].success is None else torch.cat([p.success for p in parts]),  # type: ignore[misc]
+            scores={key: torch.cat([p.scores[key] for p in parts]) for key in parts[0].scores},
+        )
+
+
+def trial_statistics(rollout: Rollout | TrialOutcomes, num_episodes: int) -> dict[str, float]:
     """Means over the rollout's trials: `trial_return`, `episode_return/k` for k < num_episodes (over trials
     that reached episode k), `episodes_per_trial`, and `success_rate` (share of episodes in which the
     scene's success flag was ever set) plus `success/k` where the scene has one; for every score key of the
     scene (`Scene.score_keys`, e.g. `spl`) its mean per episode and `<key>/k`."""
-    trials = rollout.split_trials()
+    trials = rollout if isinstance(rollout, TrialOutcomes) else TrialOutcomes.of(rollout)
     rewards = trials.rewards.double()
     index = trials.episode_index.long()
     stats: dict[str, float] = {"trial_return": float(rewards.sum(dim=1).mean())}
@@ -63,7 +94,7 @@ def adaptation_curve(rollout: Rollout, num_episodes: int, bin_steps: int = 20) -
 
     Returns one list per episode index k < num_episodes; bin j covers steps [j·bin, (j+1)·bin) of it.
     """
-    trials = rollout.split_trials()
+    trials = rollout.split_trials().to(torch.device("cpu"))
     length = trials.rewards.shape[1]
     steps = torch.arange(length)
     starts = torch.where(trials.tokens.episode_start.bool(), steps, 0).cummax(dim=1).values

@@ -15,6 +15,15 @@ Determinism: every iteration reseeds the trials from (seed, iteration), and acti
 order and Memo's segment lengths draw from the trainer's own torch Generator, whose state is checkpointed as
 of the start of the next iteration. So `Trainer.resume(run_dir)` continues bit for bit (tested), and the
 GUI's player (another thread, other RNG) cannot perturb training.
+
+Devices and ranks: the agent, its optimiser and the rollouts live on `config.device`; the envs on the CPU.
+Launched by torchrun (agents/distributed.py), every rank builds the same trainer and steps its own envs from
+its own seed stream (rank 0's is the one-process run's; rank r > 0 derives its seeds from (seed, r)); the
+update averages gradients, so every rank holds identical weights after every update. Each iteration's
+statistics pool every rank's trials, `env_steps` counts every rank's steps, and all ranks take the same
+decisions (stop, checkpoint) from agreed values. Rank 0 alone writes the run directory; a checkpoint holds
+every rank's generator state, so `--resume` with the same world size continues bit for bit, and with another
+world size continues with the batch per update scaled by the new one.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,10 +48,18 @@ from tensorboardX import SummaryWriter
 from agents.base import Agent
 from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
 from agents.config import TrainConfig, config_from_dict, write_config
+from agents.devices import resolve_device
+from agents.distributed import (
+    RankLost,
+    any_rank,
+    broadcast_tensors,
+    current_ranks,
+    gather_objects,
+)
 from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
 from agents.rollout import Rollout, collect_rollout, collect_rollout_overlapped, intra_op_threads
-from agents.statistics import trial_statistics
+from agents.statistics import TrialOutcomes, trial_statistics
 from scenes.base import Scene, Task, validate_task
 from scenes.registry import make_scene
 from scenes.trials import Trials
@@ -67,6 +85,9 @@ METRIC_KEYS = (
     "update_s",
 )
 MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more episodes fold into the total)
+# `latest.pt` is also written this often (seconds of training) and after the first iteration, so a crash
+# before the `checkpoint_every`-th iteration loses minutes, not the run.
+LATEST_EVERY_S = 180.0
 
 
 class TrainingStopped(Exception):
@@ -104,6 +125,15 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None)
         )
     agent.eval()
     return agent
+
+
+def rank_seed(seed: int, rank: int, *more: int) -> int:
+    """The seed of rank `rank`'s stream: `seed` itself (with `more` mixed in) on rank 0, so a one-process run
+    and rank 0 of a distributed run draw alike; a stream derived from (seed, ..., rank) on the others."""
+    if rank == 0 and not more:
+        return seed
+    entropy = [seed, *more] if rank == 0 else [seed, *more, rank]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def initial_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None) -> Agent:
@@ -168,17 +198,24 @@ class Trainer:
     """PPO training of one agent on one scene, writing into `run_dir` (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None, *, log: bool = True) -> None:
+        self.ranks = current_ranks()
+        config.world_size = self.ranks.world_size
+        self.device = resolve_device(config.device, "device")
+        config.device = str(self.device)
         config.validate()
         self.config = config
         self.scene = make_scene(config.scene, **config.scene_options)
         self.trials: Trials | TrialsProcess
+        seed = rank_seed(config.seed, self.ranks.rank)
         if config.env_worker:
             self.agent = initial_agent(config, self.scene)  # the worker starts last (below)
         else:
-            self.trials = Trials(self.scene, config.num_envs, seed=config.seed)
+            self.trials = Trials(self.scene, config.num_envs, seed=seed)
             self.agent = initial_agent(config, self.scene, self.trials)
+        self.agent.to(self.device)
+        broadcast_tensors(list(self.agent.state_dict().values()))  # every rank starts from rank 0's model
         self.optimizer = make_optimizer(self.agent, config.ppo)
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(seed)
         self.num_episodes = episodes_in_trial(self.scene)
         self.events = TrainerEvents()
 
@@ -190,6 +227,7 @@ class Trainer:
         self._pending_overrides: Task | None = None
         self._next_generator_state = self.generator.get_state()
         self._saved_iteration = 0  # the iteration `latest.pt` holds
+        self._saved_at = time.monotonic()
 
         self._lock = threading.Condition()
         self._paused = False
@@ -198,10 +236,11 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._csv_file: Any = None
         self._tb: SummaryWriter | None = None
-        self._log = log and self.run_dir is not None
+        # Every rank knows the run directory and takes the same checkpoint decisions; rank 0 alone writes.
+        self._log = log and self.run_dir is not None and self.ranks.is_main
         if config.env_worker:  # last: nothing after it can fail and leave the process running
             self.trials = TrialsProcess(
-                config.scene, config.scene_options, config.num_envs, config.seed, min(2, config.num_envs)
+                config.scene, config.scene_options, config.num_envs, seed, min(2, config.num_envs)
             )
 
     # ------------------------------------------------------------------------------------------ run dirs
@@ -217,6 +256,9 @@ class Trainer:
         assert self.run_dir is not None
         for sub in ("checkpoints", "videos", "tensorboard"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        for stale in self.checkpoint_dir.glob(".*.tmp"):  # a write killed mid-way (kill -9, power loss)
+            with suppress(OSError):
+                stale.unlink()
         write_config(self.config, self.run_dir / "config.toml")
         path = self.run_dir / "metrics.csv"
         columns = [*METRIC_KEYS, *self.scene.score_keys, *self._episode_columns()]
@@ -289,12 +331,14 @@ class Trainer:
         return self.env_steps >= self.config.total_steps
 
     def _gate(self) -> None:
-        """Called before every env step: wait while paused, raise TrainingStopped when asked to stop."""
+        """Called before every env step: wait while paused, raise TrainingStopped when asked to stop (on any
+        rank: every rank stops at the same step)."""
         with self._lock:
             while self._paused and not self._stopping:
                 self._lock.wait()
-            if self._stopping:
-                raise TrainingStopped
+            stopping = self._stopping
+        if any_rank(stopping):
+            raise TrainingStopped
 
     def set_task_overrides(self, **params: Any) -> Task:
         """Fix these task parameters in every training trial from the next iteration on (validated now).
@@ -325,7 +369,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ training
     def _iteration_seed(self) -> int:
-        return int(np.random.SeedSequence([self.config.seed, self.iteration]).generate_state(1)[0])
+        return rank_seed(self.config.seed, self.ranks.rank, self.iteration)
 
     def collect(self, seed: int) -> Rollout:
         """The iteration's rollout: `trials_per_iteration` trials per env from a reset with `seed`."""
@@ -366,7 +410,9 @@ class Trainer:
         update_s = time.perf_counter() - start - rollout_s
         self._next_generator_state = self.generator.get_state()
 
-        steps = rollout.rewards.numel()
+        # Every rank's trials (gathered: a few (trials, steps) tensors), so the statistics pool them exactly.
+        outcomes = TrialOutcomes.concat(gather_objects(TrialOutcomes.of(rollout)))
+        steps = outcomes.rewards.numel()
         self.iteration += 1
         self.env_steps += steps
         self.elapsed_s += rollout_s + update_s
@@ -374,7 +420,7 @@ class Trainer:
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "time_s": self.elapsed_s,
-            **trial_statistics(rollout, self.num_episodes),
+            **trial_statistics(outcomes, self.num_episodes),
             **update,
             "sps": steps / (rollout_s + update_s),
             "rollout_s": rollout_s,
@@ -385,11 +431,12 @@ class Trainer:
                 f"iteration {self.iteration}: non-finite loss or gradient; update skipped, last good weights kept"
             )
         self._write_metrics(metrics)
-        if self.run_dir is not None:
+        if self.run_dir is not None:  # the same decisions on every rank: the metrics and counters are shared
             if metrics["trial_return"] > self.best_return:
                 self.best_return = metrics["trial_return"]
                 self.save("best")
-            if self.iteration % self.config.checkpoint_every == 0 or self.done:
+            overdue = any_rank(self.iteration == 1 or time.monotonic() - self._saved_at >= LATEST_EVERY_S)
+            if self.iteration % self.config.checkpoint_every == 0 or self.done or overdue:
                 self.save("latest")
         self.events.metrics.emit(metrics)
         return metrics
@@ -403,12 +450,13 @@ class Trainer:
         """
         self.events.status.emit("running")
         reason = "iterations"
+        lost = False
         try:
             for _ in range(max_iterations if max_iterations is not None else 1 << 62):
                 if self.done:
                     reason = "done"
                     break
-                if self._stopping:
+                if any_rank(self._stopping):
                     reason = "stopped"
                     break
                 metrics = self.iterate()
@@ -418,22 +466,31 @@ class Trainer:
                 reason = "done" if self.done else "iterations"
         except TrainingStopped:
             reason = "stopped"
+        except RankLost:
+            # Another rank is gone: no collective can run, so no checkpoint either; the run directory is as
+            # of the last one, which `train --resume` continues.
+            lost = True
+            raise
         finally:
-            if self.run_dir is not None and self.iteration > self._saved_iteration:
+            if not lost and self.run_dir is not None and self.iteration > self._saved_iteration:
                 self.save("latest")
-            self.events.status.emit(reason)
+            self.events.status.emit("failed" if lost else reason)
         return reason
 
     # ------------------------------------------------------------------------------------------ checkpoints
     def state_payload(self) -> dict[str, Any]:
-        """Everything a checkpoint holds: weights, optimiser, config, RNG state and counters."""
+        """Everything a checkpoint holds: weights, optimiser, config, RNG state and counters. Weights come to
+        the CPU (a checkpoint loads on any device). In a distributed run every rank must call it together:
+        it gathers every rank's generator state."""
+        generators = gather_objects(self._next_generator_state)
         return {
             "scene": self.config.scene,
             "agent": self.config.agent,
             "config": self.config.to_dict(),
-            "model": self.agent.state_dict(),
+            "model": {name: tensor.detach().cpu() for name, tensor in self.agent.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
-            "generator": self._next_generator_state,
+            "generator": generators[0],
+            "rank_generators": generators,
             "counters": {
                 "iteration": self.iteration,
                 "env_steps": self.env_steps,
@@ -444,10 +501,16 @@ class Trainer:
         }
 
     def save(self, name: str = "latest") -> Path:
-        path = save_checkpoint(self.checkpoint_dir / f"{name}.pt", self.state_payload())
+        """Write checkpoints/<name>.pt (rank 0; the other ranks hand it their generator state)."""
+        path = self.checkpoint_dir / f"{name}.pt"
+        payload = self.state_payload()
+        if self.ranks.is_main:
+            save_checkpoint(path, payload)
         if name == "latest":
             self._saved_iteration = self.iteration
-            self.events.message.emit(f"checkpoint saved: {path}")
+            self._saved_at = time.monotonic()
+            if self.ranks.is_main:
+                self.events.message.emit(f"checkpoint saved: {path}")
         return path
 
     def load_state(self, payload: dict[str, Any], source: str = "the checkpoint") -> None:
@@ -470,7 +533,14 @@ class Trainer:
         except ValueError as error:  # parameter groups of another size
             raise CheckpointError(f"{source}'s optimiser state does not match: {error}") from None
         set_learning_rates(self.optimizer, self.config.ppo)
-        self._next_generator_state = generator_state
+        # Each rank continues its own stream; a rank the saved run did not have starts one from its rank and
+        # the iteration (a resume with more ranks).
+        rank_generators = payload.get("rank_generators") or [generator_state]
+        if self.ranks.rank < len(rank_generators):
+            self._next_generator_state = rank_generators[self.ranks.rank]
+        else:
+            fresh = torch.Generator().manual_seed(rank_seed(self.config.seed, self.ranks.rank, iteration))
+            self._next_generator_state = fresh.get_state()
         self.iteration = iteration
         self.env_steps = env_steps
         self.best_return = best_return
@@ -480,13 +550,25 @@ class Trainer:
         self._saved_iteration = self.iteration
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, total_steps: int | None = None, *, log: bool = True) -> Trainer:
+    def from_run(
+        cls,
+        run_dir: str | Path,
+        total_steps: int | None = None,
+        *,
+        log: bool = True,
+        device: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Trainer:
         """Continue the run in `run_dir` from its latest checkpoint, with its own config (`total_steps` may
-        extend it). A missing, truncated or foreign checkpoint is a CheckpointError; nothing is written then.
-        """
+        extend it; `device` moves it). A missing, truncated or foreign checkpoint is a CheckpointError;
+        nothing is written then. `payload`: the checkpoint already read (rank 0 reads it and hands it to
+        the other ranks, whose machines may not hold the run directory)."""
         run_dir = Path(run_dir)
-        payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
-        return cls.from_payload(payload, run_dir, total_steps, log=log, source=f"the checkpoint in {run_dir}")
+        if payload is None:
+            payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+        return cls.from_payload(
+            payload, run_dir, total_steps, log=log, source=f"the checkpoint in {run_dir}", device=device
+        )
 
     @classmethod
     def from_payload(
@@ -497,12 +579,15 @@ class Trainer:
         *,
         log: bool = True,
         source: str = "the opened checkpoint",
+        device: str | None = None,
     ) -> Trainer:
         """Continue from a checkpoint payload (its config, weights, optimiser, RNG and counters) in `run_dir`:
         its own run, or a new one when fine-tuning an opened checkpoint."""
         config = config_from_dict(payload["config"], source)
         if total_steps is not None:
             config.total_steps = total_steps
+        if device is not None:
+            config.device = device
         trainer = cls(config, run_dir, log=log)
         try:
             trainer.load_state(payload, source)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,15 @@ from agents.config import resolve_config
 from agents.trainer import build_agent, load_weights
 from scenes.registry import make_scene
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def payload(step: int) -> dict:
     model = torch.nn.Linear(3, 2)
     return {
         "scene": "halfcheetah-vel",
         "agent": "trmrl",
+        "config": {"scene": "halfcheetah-vel", "agent": "trmrl"},
         "model": model.state_dict(),
         "counters": {"env_steps": step},
         "rng": {"torch": torch.get_rng_state(), "numpy": {"state": 12345678901234567890, "inc": 7}},
@@ -52,6 +57,24 @@ def test_a_crash_mid_write_leaves_the_previous_checkpoint_intact(
     monkeypatch.undo()
     assert load_checkpoint(path)["counters"]["env_steps"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("missing", ["config", "model"])
+def test_a_tagged_checkpoint_without_config_or_weights_is_a_one_line_error(
+    tmp_path: Path, missing: str
+) -> None:
+    # Issue 20 item 3: `eval` and `train --resume` ended in a KeyError traceback on such a file.
+    damaged = {key: value for key, value in payload(1).items() if key != missing}
+    path = save_checkpoint(tmp_path / "checkpoints" / "latest.pt", damaged)
+    with pytest.raises(CheckpointError, match=f"has no usable {missing}") as info:
+        load_checkpoint(path)
+    assert "\n" not in str(info.value)
+    for argv in (["eval", "--checkpoint", str(path)], ["train", "--resume", str(tmp_path)]):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *argv], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith("engram:") and f"no usable {missing}" in result.stderr
 
 
 def test_truncated_file_is_a_one_line_error(tmp_path: Path) -> None:
