@@ -411,10 +411,13 @@ def parse_options(texts: Sequence[str], flag: str) -> dict[str, object]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from agents.devices import resolve_device
     from agents.evaluation import evaluate_policy, format_report, load_policy
 
     scene_options = dict(parse_assignment(text, "--option") for text in args.option)
-    policy = load_policy(args.checkpoint, scene_options, parse_options(args.agent_option, "--agent-option"))
+    device = resolve_device(args.device)
+    agent_options = parse_options(args.agent_option, "--agent-option")
+    policy = load_policy(args.checkpoint, scene_options, agent_options, device)
     if args.window_steps is not None and args.window_steps < 1:
         raise CommandError(f"--window-steps must be at least 1, got {args.window_steps}")
     result = evaluate_policy(
@@ -598,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also report the return per consecutive N-step window of the trial (late-trial performance)",
     )
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N or mps (default auto)"
+    )
     evaluate.set_defaults(run=cmd_eval)
 
     record = sub.add_parser("record", help="record a checkpoint's policy to MP4")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -98,13 +99,25 @@ def _collective_device() -> torch.device:
     return torch.device("cpu")
 
 
+_collective_s = 0.0
+
+
+def collective_seconds() -> float:
+    """Seconds this process has spent in collectives: the transfer, and the wait for the slowest rank."""
+    return _collective_s
+
+
 def _checked(operation: str, call: Any) -> Any:
     """Run one collective; a failure (a peer gone) becomes a RankLost naming this rank and the operation."""
+    global _collective_s
+    start = time.perf_counter()
     try:
         return call()
     except (RuntimeError, dist.DistBackendError) as error:
         detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
         raise RankLost(f"rank {rank()} of {world_size()}: {operation} failed ({detail})") from None
+    finally:
+        _collective_s += time.perf_counter() - start
 
 
 def sum_across_ranks(tensor: Tensor) -> Tensor:

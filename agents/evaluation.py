@@ -40,12 +40,14 @@ def load_policy(
     path: str | Path,
     scene_options: Mapping[str, Any] | None = None,
     agent_options: Mapping[str, Any] | None = None,
+    device: torch.device | None = None,
 ) -> Policy:
     """Rebuild the agent stored in a checkpoint (or a run directory's latest); one-line errors if it can't.
 
     `scene_options` / `agent_options` change the scene or agent hyper-parameters the policy runs with, e.g. a
     longer trial (`trial_steps`) or a streaming cache (`stream_window`) to test memory past the training
-    context. Options that change the weights' shapes are refused when the weights are loaded."""
+    context. Options that change the weights' shapes are refused when the weights are loaded. `device`: where
+    the agent acts (the CPU by default); checkpoints from any device load on any other."""
     payload = load_checkpoint(path)
     stored = dict(payload["config"])
     stored["scene_options"] = {**stored.get("scene_options", {}), **(scene_options or {})}
@@ -55,7 +57,7 @@ def load_policy(
     agent = build_agent(config, scene)
     changed = " with the options given" if scene_options or agent_options else ""
     load_weights(agent, payload["model"], f"checkpoint {path}{changed}")
-    return Policy(config, scene, agent.eval(), payload)
+    return Policy(config, scene, agent.to(device or torch.device("cpu")).eval(), payload)
 
 
 def evaluate_policy(

@@ -53,6 +53,7 @@ from agents.distributed import (
     RankLost,
     any_rank,
     broadcast_tensors,
+    collective_seconds,
     current_ranks,
     gather_objects,
 )
@@ -83,6 +84,7 @@ METRIC_KEYS = (
     "sps",
     "rollout_s",
     "update_s",
+    "sync_s",
 )
 MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more episodes fold into the total)
 # `latest.pt` is also written this often (seconds of training) and after the first iteration, so a crash
@@ -390,6 +392,7 @@ class Trainer:
         start = time.perf_counter()
         rollout = self.collect(self._iteration_seed())
         rollout_s = time.perf_counter() - start
+        synced = collective_seconds()
         try:
             with intra_op_threads(self.config.torch_threads):
                 update = ppo_update(
@@ -408,6 +411,7 @@ class Trainer:
             # After the update, so this iteration acted and was updated under the same statistics.
             self.agent.obs_normalizer.update(rollout.tokens.obs)
         update_s = time.perf_counter() - start - rollout_s
+        sync_s = collective_seconds() - synced
         self._next_generator_state = self.generator.get_state()
 
         # Every rank's trials (gathered: a few (trials, steps) tensors), so the statistics pool them exactly.
@@ -425,6 +429,9 @@ class Trainer:
             "sps": steps / (rollout_s + update_s),
             "rollout_s": rollout_s,
             "update_s": update_s,
+            # The update's time in collectives (gradient all-reduces, stop checks; 0 in one process), waits for
+            # the slowest rank included.
+            "sync_s": sync_s,
         }
         if update["nan_skipped"]:
             self.events.message.emit(

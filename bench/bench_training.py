@@ -14,13 +14,19 @@
 2. End-to-end env-steps/s (rollout + PPO update, whole iterations) for TrMRL with the paper preset, TrMRL with
    the fast preset, and a plain MLP agent with the same PPO settings as the fast preset; ratios to the MLP.
 
+3. `--ranks 1,2`: end-to-end env-steps/s of Memo on Dark-Key-To-Door and TrMRL on halfcheetah-vel (fast
+   presets, their envs per rank) on 1 rank and on 2 ranks of 1 thread each, launched by torchrun with the gloo
+   backend, in one run; the share of the update spent in its collectives (gradient all-reduces and stop checks,
+   waits for the slower rank included). Only this table is printed with --ranks.
+
 Run: `python bench/bench_training.py [--envs 20] [--iterations 2] [--threads 1] [--repeats 5] [--busy]
-[--other-scenes]`.
+[--other-scenes]`, or `python bench/bench_training.py --ranks 1,2 [--iterations 3] [--repeats 2]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -45,6 +51,66 @@ from scenes.trials import Trials
 
 SCENE = "halfcheetah-vel"
 OTHER_SCENES = (("metaworld-ml1", "trmrl"), ("objnav-apartment", "memo"))
+RANK_CASES = (("dark-key-to-door", "memo"), ("halfcheetah-vel", "trmrl"))
+
+
+def rank_worker(scene: str, agent: str, iterations: int, output: str) -> None:
+    """One rank of a `--ranks` measurement (started by torchrun): a warm-up iteration, then `iterations`
+    timed ones; rank 0 writes their totals to `output` as JSON."""
+    from agents import distributed
+
+    ranks = distributed.init_from_environment(torch.device("cpu"))
+    trainer = Trainer(resolve_config(scene, agent, "fast"), None, log=False)
+    trainer.iterate()
+    rows = [trainer.iterate() for _ in range(iterations)]
+    trainer.close()
+    if ranks.is_main:
+        steps = rows[-1]["env_steps"] - rows[0]["env_steps"] + rows[0]["env_steps"] / rows[0]["iteration"]
+        totals = {key: sum(m[key] for m in rows) for key in ("rollout_s", "update_s", "sync_s")}
+        gradient = sum(p.numel() for p in trainer.agent.parameters())
+        Path(output).write_text(json.dumps({"steps": steps, "parameters": gradient, **totals}))
+    distributed.shutdown()
+
+
+def ranks_table(rank_counts: list[int], iterations: int, repeats: int) -> None:
+    """Section 3: every (case, ranks) measured in alternating rounds; medians."""
+    import tempfile
+
+    results: dict[tuple[str, int], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "rank0.json"
+        for _ in range(repeats):
+            for scene, agent in RANK_CASES:
+                for count in rank_counts:
+                    command = [
+                        *(sys.executable, "-m", "torch.distributed.run", "--standalone"),
+                        f"--nproc_per_node={count}",
+                        __file__,
+                        *("--rank-worker", scene, agent, str(iterations), str(output)),
+                    ]
+                    subprocess.run(
+                        command, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+                    )
+                    results.setdefault((f"{agent}, {scene}", count), []).append(
+                        json.loads(output.read_text())
+                    )
+    print(
+        f"medians of {repeats} rounds of {iterations} iterations after a warm-up; 1 torch thread per rank\n"
+    )
+    print(
+        "| agent, scene (fast preset) | ranks | env steps/s | vs 1 rank | rollout s | update s | collectives s (share of update) | gradient |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (case, count), rows in results.items():
+        rate = statistics.median(r["steps"] / (r["rollout_s"] + r["update_s"]) for r in rows)
+        one = results[case, rank_counts[0]]
+        base = statistics.median(r["steps"] / (r["rollout_s"] + r["update_s"]) for r in one)
+        update = statistics.median(r["update_s"] for r in rows)
+        sync = statistics.median(r["sync_s"] for r in rows)
+        print(
+            f"| {case} | {count} | {rate:,.0f} | {rate / base:.2f}x | {statistics.median(r['rollout_s'] for r in rows):.2f} "
+            f"| {update:.2f} | {sync:.3f} ({sync / update:.1%}) | {rows[0]['parameters'] * 4 / 1e6:.2f} MB |"
+        )
 
 
 def raw_env_rate(num_envs: int, steps: int) -> float:
@@ -137,7 +203,19 @@ def main() -> None:
         action="store_true",
         help="keep one core busy with another process (its own session) while timing the rollouts",
     )
+    parser.add_argument("--ranks", help="e.g. 1,2: only the table of 1 rank vs 2 ranks (torchrun, gloo)")
+    parser.add_argument("--rank-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rank_worker:
+        scene, agent, iterations, output = args.rank_worker
+        rank_worker(scene, agent, int(iterations), output)
+        return
+    if args.ranks:
+        print(
+            f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}\n"
+        )
+        ranks_table([int(n) for n in args.ranks.split(",")], args.iterations, args.repeats)
+        return
     torch.set_num_threads(args.threads)
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "

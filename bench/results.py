@@ -50,6 +50,7 @@ class Arm:
     name: str
     agent: str
     train_args: tuple[str, ...] = ()
+    ranks: int = 1  # > 1: trained as that many ranks on this machine (`torchrun --nproc_per_node`)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ EXPERIMENTS: dict[str, Experiment] = {
             Arm("rmt", "rmt"),
             Arm("rl2", "rl2"),
             Arm("mlp", "mlp"),
+            # Memo's run on 2 ranks (torchrun, gloo): 16 envs and 1,000-step minibatches per rank make the same
+            # 32-trial batch and 2,000-step minibatches as the one-process arm, so only the random streams and
+            # the gradient all-reduce differ (the scale-out issue's check that 2 ranks learn as one process).
+            Arm("memo-2ranks", "memo", ("--num-envs", "16", "--ppo-option", "minibatch_steps=1000"), ranks=2),
         ),
         steps=12_000_000,
         seeds=(0, 1, 2),
@@ -238,9 +243,12 @@ def train_args(experiment: Experiment, arm: Arm, seed: int, steps: int) -> list[
 
 def train_command(experiment: Experiment, arm: Arm, seed: int, steps: int) -> list[str]:
     directory = run_dir(experiment, arm, seed)
+    launcher = [sys.executable]
+    if arm.ranks > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={arm.ranks}"]
     if (directory / "checkpoints" / "latest.pt").is_file():
-        return [sys.executable, "main.py", "train", "--resume", str(directory), "--steps", str(steps)]
-    return [sys.executable, "main.py", *train_args(experiment, arm, seed, steps)]
+        return [*launcher, "main.py", "train", "--resume", str(directory), "--steps", str(steps)]
+    return [*launcher, "main.py", *train_args(experiment, arm, seed, steps)]
 
 
 def selected(experiment: Experiment, args: argparse.Namespace) -> list[tuple[Arm, int]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import agents.trainer as trainer_module
 from agents.checkpoints import CheckpointError
 from agents.config import config_from_dict, load_config_file, resolve_config
 from agents.ppo import make_optimizer, ppo_update
@@ -167,6 +168,31 @@ def test_a_checkpoint_that_does_not_fit_is_a_one_line_error_and_the_run_is_left_
         Trainer.from_run(tmp_path / "run")
     assert "\n" not in str(error.value)
     assert tree_bytes(tmp_path / "run") == before
+
+
+def test_a_run_killed_before_its_tenth_iteration_resumes_and_stale_temporaries_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 items 5 and 6: `latest.pt` is written after the first iteration and every LATEST_EVERY_S of
+    training, so a crash before the `checkpoint_every`-th iteration leaves a resumable run; temporaries that a
+    kill mid-write left behind are removed when the run starts again."""
+    run = tmp_path / "run"
+    trainer = Trainer(tiny_config(checkpoint_every=10), run)
+    trainer.iterate()  # then "killed": no close, no final save
+    latest = run / "checkpoints" / "latest.pt"
+    assert torch.load(latest, weights_only=True)["counters"]["iteration"] == 1
+    trainer.iterate()
+    assert torch.load(latest, weights_only=True)["counters"]["iteration"] == 1  # neither due nor overdue
+    monkeypatch.setattr(trainer_module, "LATEST_EVERY_S", 0.0)
+    trainer.iterate()
+    assert torch.load(latest, weights_only=True)["counters"]["iteration"] == 3  # overdue by the clock
+    trainer.close()
+    stale = run / "checkpoints" / ".latest.pt.k1ll3d.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    resumed = Trainer.from_run(run)
+    resumed.iterate()
+    resumed.close()
+    assert not stale.exists() and resumed.iteration == 4
 
 
 def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
