@@ -135,6 +135,13 @@ class CurvesPanel(QWidget):
             self._run_box.addItem(label, run_id)
         self._schedule()
 
+    def restart_run(self, run_id: str) -> None:
+        """Forget a run's points, keeping its label and colour (its metrics.csv was rewritten by a resume)."""
+        run = self._runs[run_id]
+        self._runs[run_id] = _Run(run.label, run.color)
+        self._drop_items(run_id)
+        self._schedule()
+
     def has_run(self, run_id: str) -> bool:
         return run_id in self._runs
 

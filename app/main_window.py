@@ -43,6 +43,7 @@ from app.curves import CurvesPanel
 from app.media import panel_strip, save_png, timestamped
 from app.memory_timeline import MemoryTimeline
 from app.run_controls import RunControls
+from app.run_follower import RunFollower
 from app.task_editor import TaskEditor
 from app.theme import ERROR
 from app.viewport import Viewport
@@ -69,6 +70,7 @@ DEFAULT_SCENE = "halfcheetah-vel"
 DEFAULT_AGENT = "trmrl"
 DEFAULT_PRESET = "fast"
 PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the viewport paints every frame
+FOLLOW_POLL_MS = 2000  # how often an opened run's files are read again (another process may be writing it)
 MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
 PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 JOIN_TIMEOUT_S = 10.0
@@ -271,6 +273,11 @@ class MainWindow(QMainWindow):
         self._panel_timer.setInterval(round(1000 / PANEL_HZ))
         self._panel_timer.timeout.connect(self._refresh_panels)
         self._panel_timer.start()
+        self._followed: RunFollower | None = None  # an opened run, read again every FOLLOW_POLL_MS
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_POLL_MS)
+        self._follow_timer.timeout.connect(self._poll_followed_run)
+        self._follow_timer.start()
 
         # ------------------------------------------------------------------------- restore & start
         self._restore(scene, agent, preset)
@@ -428,6 +435,7 @@ class MainWindow(QMainWindow):
             return
         self._open_run = None
         self._open_payload = None
+        self._followed = None
         self._run_dir = None
         self._update_media_label()
         self._rebuild_player()
@@ -503,6 +511,7 @@ class MainWindow(QMainWindow):
         self._run_dir = info.run_dir
         self._open_run = info.run_dir  # Train after a stop continues this run
         self._open_payload = None
+        self._followed = None  # this window's trainer reports the run's metrics itself
         if info.run_dir is not None:
             self.curves.add_run(self._run_id(info.run_dir), info.run_dir.name)
         self.controls.training_label.setText(
@@ -791,6 +800,7 @@ class MainWindow(QMainWindow):
             return
         self._open_run = None
         self._open_payload = None
+        self._followed = None
         self._run_dir = None
         self._update_media_label()
         self._player_status.setText(f"player: loading {path}…")
@@ -806,16 +816,11 @@ class MainWindow(QMainWindow):
         if not metrics_path.is_file() and checkpoint is None:
             self.banner.show_message(f"{run_dir} is not a run directory (no metrics.csv, no checkpoints/)")
             return
-        if metrics_path.is_file():
-            try:
-                rows = read_metrics(metrics_path)
-            except (OSError, csv.Error) as error:
-                self.banner.show_message(error_text(f"reading {metrics_path}", error))
-                rows = []
-            run_id = self._run_id(run_dir)
-            self.curves.add_run(run_id, run_dir.name)
-            for row in rows:
-                self.curves.append(run_id, row)
+        # Followed while the window is open: another process (a torchrun job, a headless `train`) may be
+        # writing it; new rows join the curves and, with "Follow training", new checkpoints the player.
+        self.curves.add_run(self._run_id(run_dir), run_dir.name)
+        self._followed = RunFollower(run_dir)
+        self._poll_followed_run()
         if self.training_active():
             self.statusBar().showMessage(f"{run_dir.name}: curves added (training continues)", 5000)
             return
@@ -828,6 +833,33 @@ class MainWindow(QMainWindow):
         self._update_media_label()
         self._player_status.setText(f"player: loading {checkpoint}…")
         self.player_worker.build(checkpoint_player(checkpoint, self.player_worker.seed))
+
+    def _poll_followed_run(self) -> None:
+        """New metrics rows of the opened run into the curves; its newest checkpoint to a player following
+        training (ignored by one watching another architecture)."""
+        follower = self._followed
+        if follower is None or self._closed:
+            return
+        run_id = self._run_id(follower.run_dir)
+        try:
+            rows = follower.new_rows()
+        except (OSError, csv.Error) as error:
+            self.banner.show_message(error_text(f"reading {follower.metrics_path}", error))
+            self._followed = None
+            return
+        if follower.restarted:
+            self.curves.restart_run(run_id)
+        for row in rows:
+            self.curves.append(run_id, row)
+        if self.controls.follow_check.isChecked() and not self.training_active():
+            payload = follower.new_checkpoint()
+            if payload is not None:
+                architecture = architecture_key(
+                    config_from_dict(payload["config"], str(follower.checkpoint_path))
+                )
+                self.player_worker.offer_weights(
+                    int(payload["counters"]["iteration"]), payload["model"], architecture
+                )
 
     def save_checkpoint(self, path: str | Path) -> Path | None:
         """Save the newest finished training iteration (or the opened checkpoint) to `path`."""

@@ -367,6 +367,46 @@ def test_closing_during_training_saves_and_joins_then_the_run_reopens(
     assert reopened.media_dir() == run_dir / "videos"
 
 
+def test_a_run_another_process_writes_is_followed_live(
+    make_window: MakeWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    """ "Open run…" on a run a headless `train` (or a torchrun job) is writing: its new metrics rows join the
+    curves as they are written, and with "Follow training" its new checkpoints reach the player."""
+    run = tmp_path / "external"
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve().parents[1] / "main.py"),
+        "train",
+        "--scene",
+        "bandit",
+    ]
+    command += ["--agent", "mlp", "--option", "variant=one-good", "--num-envs", "8", "--steps", "50000000"]
+    trainer = subprocess.Popen(
+        [*command, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "MUJOCO_GL": "egl"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / "checkpoints" / "latest.pt").is_file():
+            assert time.monotonic() < deadline and trainer.poll() is None
+            time.sleep(0.2)
+        window = make_window()
+        window.controls.follow_check.setChecked(True)
+        window.open_run(run)
+        run_id = str(run.resolve())
+        at_open = len(window.curves.series(run_id, "trial_return")[0])
+        qtbot.waitUntil(
+            lambda: len(window.curves.series(run_id, "trial_return")[0]) > at_open + 5, timeout=WAIT_MS
+        )
+        x, _ = window.curves.series(run_id, "env_steps")
+        assert list(x) == sorted(x) and len(set(x)) == len(x)  # each row once, in order
+        qtbot.waitUntil(lambda: (window.player_worker.weights_iteration or 0) > 1, timeout=WAIT_MS)
+    finally:
+        trainer.terminate()
+        trainer.wait(60)
+    assert trainer.returncode == 0  # SIGTERM: a clean stop with its checkpoint
+
+
 def test_run_gui_saves_a_screenshot_and_quits(tmp_path: Path) -> None:
     # In a process of its own, as `python main.py gui --screenshot FILE --quit-after S` runs it: that is
     # also where a clean exit shows (no thread left, no abort at interpreter exit). (Inside this process,
