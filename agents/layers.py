@@ -179,7 +179,8 @@ def attention(
     than the CPU flash kernel does (1.2-1.45x at 16 envs x 2k-4k keys, docs/benchmarks.md); below
     `_STREAMED_KEYS` SDPA's lower fixed cost wins.
     """
-    if not want_weights and (q.shape[-2] > 1 or k.numel() < _STREAMED_KEYS):
+    # Off the CPU, SDPA always (CUDA's fused kernels); the streamed matrix-vector path is a CPU measurement.
+    if not want_weights and (q.shape[-2] > 1 or k.numel() < _STREAMED_KEYS or q.device.type != "cpu"):
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=causal and mask is None
         ), None

@@ -27,6 +27,7 @@ and the approx-KL that ends the epochs early, are agreed by all ranks before the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -34,13 +35,15 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
+from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from agents.advantages import trial_gae
-from agents.base import Agent
+from agents.base import Agent, EvalOutput
 from agents.distributed import any_rank, average_gradients, mean_across_ranks, sum_across_ranks, world_size
 from agents.rollout import Rollout
 
 MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
+AMP_MODES: tuple[str, ...] = ("off", "bf16")
 
 
 @dataclass
@@ -88,9 +91,17 @@ class PPOConfig:
     target_kl: float = field(
         default=0.0, metadata={"doc": "stop the epochs once approx-KL exceeds it (0 = off)"}
     )
+    amp: str = field(
+        default="off",
+        metadata={
+            "doc": "'bf16': the update's forward passes in bfloat16 autocast (CUDA only; losses stay float32)"
+        },
+    )
 
     def validate(self) -> None:
         """Raise ValueError naming the first value no update can run with."""
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"ppo.amp must be one of {AMP_MODES}, got {self.amp!r}")
         if self.minibatch_unit not in MINIBATCH_UNITS:
             raise ValueError(
                 f"ppo.minibatch_unit must be one of {MINIBATCH_UNITS}, got {self.minibatch_unit!r}"
@@ -169,6 +180,24 @@ def _moments(values: Tensor) -> tuple[Tensor, Tensor]:
     return mean.to(values.dtype), var.sqrt().to(values.dtype)
 
 
+def _autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManager[object]:
+    if amp == "off":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def float32_distribution(dist: Distribution) -> Distribution:
+    """The same policy distribution with float32 parameters (a bfloat16 forward's log-probs would round the
+    PPO ratio to 3 significant digits)."""
+    if isinstance(dist, Independent):
+        return Independent(float32_distribution(dist.base_dist), dist.reinterpreted_batch_ndims)
+    if isinstance(dist, Normal):
+        return Normal(dist.loc.float(), dist.scale.float())
+    if isinstance(dist, Categorical):
+        return Categorical(logits=dist.logits.float())
+    raise TypeError(f"unsupported action distribution {type(dist).__name__}")
+
+
 def minibatch_order(units: int, generator: torch.Generator | None) -> Tensor:
     """The order in which one epoch visits the rollout's units (trials or steps)."""
     return torch.randperm(units, generator=generator)
@@ -232,12 +261,15 @@ def ppo_update(
             chosen = order[start : start + per_minibatch]
             # `where` indexes the (num_trials, trial_length) tensors: whole rows, or (row, time) pairs.
             where: Tensor | tuple[Tensor, Tensor]
-            if by_step:
-                where = (chosen // trial_length, chosen % trial_length)
-                out = agent.evaluate_steps(trials.tokens, mask, *where)
-            else:
-                where = chosen
-                out = agent.evaluate(trials.tokens.index(chosen), mask[chosen], **trials.options)
+            with _autocast(config.amp, agent.device):
+                if by_step:
+                    where = (chosen // trial_length, chosen % trial_length)
+                    out = agent.evaluate_steps(trials.tokens, mask, *where)
+                else:
+                    where = chosen
+                    out = agent.evaluate(trials.tokens.index(chosen), mask[chosen], **trials.options)
+            if config.amp != "off":  # the forward in bfloat16; ratios, losses and their sums in float32
+                out = EvalOutput(float32_distribution(out.dist), out.values.float())
             new_log_probs = out.dist.log_prob(trials.actions[where])
             log_ratio = new_log_probs - trials.log_probs[where]
             ratio = log_ratio.exp()

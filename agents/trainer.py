@@ -205,6 +205,11 @@ class Trainer:
         self.device = resolve_device(config.device, "device")
         config.device = str(self.device)
         config.validate()
+        if config.ppo.amp != "off" and self.device.type != "cuda":
+            raise ValueError(
+                f"ppo.amp = {config.ppo.amp!r} is for CUDA devices; this run's device is {self.device} "
+                "(use --device cuda, or drop --ppo-option amp)"
+            )
         self.config = config
         self.scene = make_scene(config.scene, **config.scene_options)
         self.trials: Trials | TrialsProcess

@@ -70,3 +70,40 @@ def test_step_minibatches_need_an_agent_with_a_bounded_window() -> None:
         resolve_config("bandit", "memo", "fast", overrides={"ppo": {"minibatch_unit": "step"}})
     with pytest.raises(ValueError, match=r"minibatch_unit must be one of \('trial', 'step'\), got 'row'"):
         resolve_config("bandit", "mlp", "fast", overrides={"ppo": {"minibatch_unit": "row"}})
+
+
+def test_a_bfloat16_update_follows_the_float32_one_and_cpu_runs_refuse_it() -> None:
+    """`--ppo-option amp=bf16` (CUDA only in training): the same update with its forward passes in bfloat16
+    autocast, run here through CPU autocast, moves the weights the way the float32 update does."""
+    import torch
+
+    from agents.ppo import PPOConfig, make_optimizer, ppo_update
+    from agents.rollout import collect_rollout
+    from agents.trainer import initial_agent
+    from scenes.registry import make_scene
+    from scenes.trials import Trials
+
+    tiny = {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64, "segment_length": 20, "summary_length": 2}
+    config = resolve_config("darkroom", "memo", "fast", overrides={"num_envs": 4, "agent_config": tiny})
+    scene = make_scene("darkroom")
+    agent = initial_agent(config, scene)
+    trials = Trials(scene, 4, seed=0)
+    rollout = collect_rollout(trials, agent, trials.reset(seed=0), 1, torch.Generator().manual_seed(0))[0]
+    trials.close()
+    initial = {k: v.clone() for k, v in agent.state_dict().items()}
+
+    def delta(amp: str) -> tuple[torch.Tensor, dict]:
+        agent.load_state_dict(initial)
+        ppo = PPOConfig(**{**config.ppo.__dict__, "amp": amp, "update_epochs": 1})
+        stats = ppo_update(agent, make_optimizer(agent, ppo), rollout, ppo, torch.Generator().manual_seed(1))
+        moved = [(agent.state_dict()[k] - initial[k]).flatten().float() for k in initial]
+        return torch.cat(moved), stats
+
+    full, stats32 = delta("off")
+    half, stats16 = delta("bf16")
+    assert stats16["nan_skipped"] == 0 and half.norm() > 0
+    assert torch.nn.functional.cosine_similarity(full, half, dim=0) > 0.9
+    assert stats16["value_loss"] == pytest.approx(stats32["value_loss"], rel=0.05)
+    config.ppo.amp = "bf16"
+    with pytest.raises(ValueError, match="ppo.amp = 'bf16' is for CUDA devices; this run's device is cpu"):
+        Trainer(config, None)
