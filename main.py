@@ -446,6 +446,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def cmd_record(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from agents.devices import resolve_device
     from agents.evaluation import load_policy
     from agents.player import Player, record_policy
     from scenes.base import validate_task
@@ -455,7 +456,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise CommandError(f"--seconds must be in (0, 3600], got {args.seconds}")
     check_video_path(args.out)
     size = parse_size(args.size)
-    policy = load_policy(args.checkpoint)
+    policy = load_policy(args.checkpoint, device=resolve_device(args.device))
     scene = policy.scene
     # Every task value is checked before anything is rendered or written.
     start = validate_task(
@@ -619,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of the starting task and the policy's sampling"
     )
     record.add_argument("--deterministic", action="store_true", help="act with the mean / most likely action")
+    record.add_argument(
+        "--device", default="auto", help="where the agent acts: auto, cpu, cuda, cuda:N or mps (default auto)"
+    )
     record.set_defaults(run=cmd_record)
 
     scenes = sub.add_parser("scenes", help="list scenes and their task-parameter schemas")

@@ -173,6 +173,22 @@ class StepTrace:
     window_time: Tensor | None = None  # TrMRL: (B, wm_size) trial step index per window slot, -1 if empty
     events: list[MemoryEvent] = field(default_factory=list)  # Memo / RMT summary writes at this step
 
+    def to(self, device: torch.device) -> StepTrace:
+        """The same trace with every tensor on `device` (the panels read CPU tensors)."""
+
+        def move(value: Any) -> Any:
+            if isinstance(value, Tensor):
+                return value.to(device)
+            if isinstance(value, list):
+                return [move(v) for v in value]
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                return dataclasses.replace(
+                    value, **{f.name: move(getattr(value, f.name)) for f in dataclasses.fields(value)}
+                )
+            return value
+
+        return move(self)
+
 
 class StepOutput(NamedTuple):
     dist: Distribution  # batch shape (B,)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from agents.base import Agent, StepTrace
-from agents.rollout import sample_action, token_batch
+from agents.rollout import act
 from scenes.base import EnvList, Scene, Split, Task
 from scenes.trials import Trials
 from scenes.video import VideoWriter
@@ -112,13 +112,14 @@ class Player:
             self._apply_pending_weights()
             self.state = self.agent.initial_state(1)
         task = self.task
-        with torch.inference_mode():
-            out = self.agent.step(token_batch(self.tokens, self.agent.task_dim > 0), self.state, trace=trace)
-            action = sample_action(out.dist, self.generator, self.deterministic)
+        _, out, action, _ = act(
+            self.agent, self.tokens, self.state, self.generator, self.deterministic, trace
+        )
+        step_trace = out.trace if out.trace is None else out.trace.to(torch.device("cpu"))
         self.state = out.state
         step_in_trial = self.tokens.step_in_trial
         episode_index = int(self.tokens.episode_index[0])
-        self.tokens, result = self.trials.step(action.numpy())
+        self.tokens, result = self.trials.step(action.cpu().numpy())
         reward = float(result.reward[0])
         self.episode_return += reward
         self.trial_return += reward
@@ -131,7 +132,7 @@ class Player:
             episode_end=bool(result.episode_end[0]),
             trial_end=result.trial_end,
             task=task,
-            trace=out.trace,
+            trace=step_trace,
             info={k: np.asarray(v)[0].item() for k, v in result.info.items() if np.asarray(v).ndim == 1},
         )
         if step.episode_end:

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
-from agents.base import Agent, TokenBatch
+from agents.base import Agent, StepOutput, TokenBatch
 from scenes.trials import Trials, TrialStepResult, TrialTokens
 from scenes.trials_process import TrialsProcess
 
@@ -80,18 +80,25 @@ def draw_noise(agent: Agent, batch_size: int, generator: torch.Generator | None)
 def to_device(
     batch: TokenBatch, device: torch.device, noise: Tensor | None = None
 ) -> tuple[TokenBatch, Tensor | None]:
-    """The step's tokens (and sampling noise) on `device` in one host-to-device copy: every field is packed as
-    float32 columns of one (N, F) buffer (bools and small integers are exact in float32), copied, then split
-    and cast back on the device. On the CPU the same objects come back."""
+    """The step's tokens (and sampling noise) on `device` in one host-to-device copy (`packed_copy`); on the
+    CPU the same objects come back."""
     if device.type == "cpu":
         return batch, noise
+    return packed_copy(batch, device, noise)
+
+
+def packed_copy(
+    batch: TokenBatch, device: torch.device, noise: Tensor | None = None
+) -> tuple[TokenBatch, Tensor | None]:
+    """Every field (and `noise`) packed as float32 columns of one (N, F) buffer, copied to `device` at once,
+    then split and cast back there: bools, one-hot actions, small integers and float32 values are exact."""
     named = [(f.name, getattr(batch, f.name)) for f in dataclasses.fields(TokenBatch)]
     parts = [(name, t) for name, t in named if t is not None]
     if noise is not None:
         parts.append(("noise", noise))
     columns = [t.reshape(len(t), -1).float() for _, t in parts]
     packed = torch.cat(columns, dim=1)
-    if torch.cuda.is_available():
+    if device.type == "cuda":
         packed = packed.pin_memory()
     on_device = packed.to(device, non_blocking=True)
     moved: dict[str, Tensor] = {}
@@ -102,6 +109,29 @@ def to_device(
         offset += width
     device_noise = moved.pop("noise", None)
     return TokenBatch(**{name: moved.get(name) for name, _ in named}), device_noise
+
+
+def act(
+    agent: Agent,
+    tokens: TrialTokens,
+    state: Any,
+    generator: torch.Generator | None,
+    deterministic: bool = False,
+    trace: bool = False,
+) -> tuple[TokenBatch, StepOutput, Tensor, Tensor]:
+    """One incremental step of `agent` on a `Trials` step's tokens, wherever the agent lives: the tokens (and,
+    off the CPU, the step's sampling draws) go to its device in one copy. Returns the tokens as the agent
+    read them, its output, the action and its log-probability, all on the agent's device."""
+    batch = token_batch(tokens, agent.task_dim > 0)
+    noise = None
+    if agent.device.type != "cpu" and not deterministic:  # drawn before the step, to travel with its tokens
+        noise = draw_noise(agent, len(tokens.obs), generator)
+    batch, noise = to_device(batch, agent.device, noise)
+    with torch.inference_mode():
+        out = agent.step(batch, state, trace=trace)
+        action = sample_action(out.dist, generator, deterministic, noise)
+        log_prob = out.dist.log_prob(action)
+    return batch, out, action, log_prob
 
 
 @dataclass
@@ -330,16 +360,7 @@ def _collect(
                 if step > 0:
                     tokens[g], result = groups.step_wait(g)
                     record.add_result(result)
-                batch = token_batch(tokens[g], with_task)
-                # Off the CPU the step's draws are made here, before the step, to travel with its tokens.
-                noise = None
-                if device.type != "cpu" and not deterministic:
-                    noise = draw_noise(agent, len(tokens[g].obs), generator)
-                batch, noise = to_device(batch, device, noise)
-                with torch.inference_mode():
-                    out = agent.step(batch, states[g])
-                    action = sample_action(out.dist, generator, deterministic, noise)
-                    log_prob = out.dist.log_prob(action)
+                batch, out, action, log_prob = act(agent, tokens[g], states[g], generator, deterministic)
                 states[g] = out.state
                 record.add_action(tokens[g], batch, action, log_prob, out.value)
                 groups.step_async(g, action.cpu().numpy())  # the one copy back: the envs' actions

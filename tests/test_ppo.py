@@ -105,5 +105,5 @@ def test_a_bfloat16_update_follows_the_float32_one_and_cpu_runs_refuse_it() -> N
     assert torch.nn.functional.cosine_similarity(full, half, dim=0) > 0.9
     assert stats16["value_loss"] == pytest.approx(stats32["value_loss"], rel=0.05)
     config.ppo.amp = "bf16"
-    with pytest.raises(ValueError, match="ppo.amp = 'bf16' is for CUDA devices; this run's device is cpu"):
+    with pytest.raises(ValueError, match=r"ppo\.amp = 'bf16' is for CUDA devices; this run's device is cpu"):
         Trainer(config, None)
