@@ -3,7 +3,8 @@
 In-context meta-RL treats a whole trial as one long episode: discounting and GAE run across the episode
 boundaries inside a trial (the agent is rewarded for exploring in episode 1 what pays off in episode 2) and
 stop only at a trial end (TrMRL §4, garage `rl2.py`). Rollouts hold whole trials, so the last stored step is
-always a trial end and nothing needs bootstrapping.
+a trial end and nothing needs bootstrapping, except in a rollout cut short by DD-PPO's straggler cutoff
+(`ppo.sync_fraction`), which passes the value of the state after its last step, as DD-PPO bootstraps.
 """
 
 from __future__ import annotations
@@ -13,21 +14,30 @@ from torch import Tensor
 
 
 def trial_gae(
-    rewards: Tensor, values: Tensor, trial_end: Tensor, gamma: float, gae_lambda: float
+    rewards: Tensor,
+    values: Tensor,
+    trial_end: Tensor,
+    gamma: float,
+    gae_lambda: float,
+    bootstrap: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Advantages and returns for (B, T) rollouts; `trial_end[b, t]` marks the last step of a trial.
 
     δ_t = r_t + γ V_{t+1} (1 − end_t) − V_t,   A_t = δ_t + γ λ (1 − end_t) A_{t+1},   R_t = A_t + V_t.
+    `bootstrap` (B,): V_T after a rollout cut mid-trial; without it the last step must end a trial.
     """
     if rewards.shape != values.shape or rewards.shape != trial_end.shape or rewards.dim() != 2:
         raise ValueError(
             "rewards, values and trial_end must share one (B, T) shape, got "
             f"{tuple(rewards.shape)}, {tuple(values.shape)}, {tuple(trial_end.shape)}"
         )
-    if not bool(trial_end[:, -1].all()):
-        raise ValueError("a rollout must end at a trial end (trial_end[:, -1] all True)")
+    if bootstrap is None and not bool(trial_end[:, -1].all()):
+        raise ValueError("a rollout must end at a trial end (trial_end[:, -1] all True) or pass bootstrap")
     continues = 1.0 - trial_end.to(values.dtype)
-    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
+    after = (
+        torch.zeros_like(values[:, :1]) if bootstrap is None else bootstrap.reshape(-1, 1).to(values.dtype)
+    )
+    next_values = torch.cat([values[:, 1:], after], dim=1)
     deltas = rewards + gamma * next_values * continues - values
     advantages = torch.zeros_like(values)
     running = torch.zeros_like(values[:, 0])

@@ -88,6 +88,11 @@ class TrainConfig:
         self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
         self.ppo.validate()
+        if self.ppo.sync_fraction < 1 and (self.trials_per_iteration != 1 or self.env_worker):
+            raise ValueError(
+                "ppo.sync_fraction < 1 cuts rollouts of one trial per env stepped in this process: it needs "
+                f"trials_per_iteration = 1 (got {self.trials_per_iteration}) and env_worker off"
+            )
         if self.ppo.minibatch_unit == "step" and not AGENTS[self.agent].agent_cls.evaluates_single_steps:
             single = [name for name, entry in AGENTS.items() if entry.agent_cls.evaluates_single_steps]
             raise ValueError(

@@ -17,6 +17,7 @@ buffer, so every rank agrees whether a minibatch was finite).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 import time
@@ -188,6 +189,39 @@ def broadcast_tensors(tensors: list[Tensor]) -> None:
         _checked("broadcast", lambda b=buffer: dist.broadcast(b, src=0))
         with torch.no_grad():
             tensor.copy_(buffer.to(tensor.device))
+
+
+class RolloutCutoff:
+    """DD-PPO's straggler cutoff (Wijmans et al. 2020, §3: "preemption threshold"; habitat-baselines'
+    `sync_frac`): once more than `fraction` of the ranks have finished collecting (DD-PPO's test:
+    done > sync_frac x world size), the others cut their rollouts short, so a slow rank delays no update by
+    more than a step. Kept in torchrun's key-value store, one
+    counter per iteration: each rank adds 1 when its rollout ends, and a stop request adds STOP, so one
+    read per env step answers both "enough ranks done?" and "stop?" (ranks no longer step in lockstep
+    here, so no collective can ask)."""
+
+    STOP = 1 << 20
+
+    def __init__(self, fraction: float) -> None:
+        self.needed = math.floor(fraction * world_size()) + 1
+
+    @staticmethod
+    def _key(iteration: int) -> str:
+        return f"engram/rollouts/{iteration}"
+
+    def _add(self, iteration: int, amount: int) -> int:
+        return int(_checked("the rollout counter", lambda: _store().add(self._key(iteration), amount)))
+
+    def finished(self, iteration: int) -> None:
+        self._add(iteration, 1)
+
+    def request_stop(self, iteration: int) -> None:
+        self._add(iteration, self.STOP)
+
+    def poll(self, iteration: int) -> tuple[bool, bool]:
+        """(enough ranks have finished this iteration's rollout, a stop was requested)."""
+        count = self._add(iteration, 0)
+        return count % self.STOP >= self.needed, count >= self.STOP
 
 
 def mark_exit(reason: str) -> None:

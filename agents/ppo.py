@@ -91,6 +91,13 @@ class PPOConfig:
     target_kl: float = field(
         default=0.0, metadata={"doc": "stop the epochs once approx-KL exceeds it (0 = off)"}
     )
+    sync_fraction: float = field(
+        default=1.0,
+        metadata={
+            "doc": "DD-PPO's straggler cutoff (its sync_frac, 0.6 there): once more than this fraction of ranks "
+            "finished their rollout, the others cut theirs short, past a quarter of it (1 = off)"
+        },
+    )
     amp: str = field(
         default="off",
         metadata={
@@ -121,6 +128,7 @@ class PPOConfig:
             "entropy_coef": self.entropy_coef >= 0,
             "max_grad_norm": self.max_grad_norm >= 0,
             "target_kl": self.target_kl >= 0,
+            "sync_fraction": 0 < self.sync_fraction <= 1,
         }
         for name, ok in checks.items():
             if not ok:
@@ -228,6 +236,7 @@ def ppo_update(
         rollout.trial_end,
         config.gamma,
         config.gae_lambda,
+        rollout.bootstrap_values,
     )
     trials = rollout.split_trials()  # (num_trials, steps_per_trial): one row per trial
     advantages = advantages.reshape(trials.rewards.shape)
@@ -235,12 +244,16 @@ def ppo_update(
     num_trials, trial_length = trials.rewards.shape
     mask = trials.mask
     by_step = config.minibatch_unit == "step"
+    # Minibatch sizes and counts come from the nominal trial length, so a rollout cut short by the straggler
+    # cutoff runs as many minibatches as every other rank (its last ones may be empty).
     if by_step:  # flat indices row * trial_length + time over every stored step
         units = num_trials * trial_length
-        per_minibatch = min(units, config.minibatch_steps)
+        nominal_units = num_trials * rollout.trial_length
+        per_minibatch = min(nominal_units, config.minibatch_steps)
     else:
-        units = num_trials
-        per_minibatch = min(units, max(1, round(config.minibatch_steps / trial_length)))
+        units = nominal_units = num_trials
+        per_minibatch = min(units, max(1, round(config.minibatch_steps / rollout.trial_length)))
+    minibatches = math.ceil(nominal_units / per_minibatch)
 
     last_good = (copy.deepcopy(agent.state_dict()), copy.deepcopy(optimizer.state_dict()))
     agent.train()
@@ -252,49 +265,59 @@ def ppo_update(
     parameters = list(agent.parameters())
     for _ in range(config.update_epochs):
         order = minibatch_order(units, generator)
-        for start in range(0, units, per_minibatch):
+        for start in range(0, minibatches * per_minibatch, per_minibatch):
             if any_rank(should_stop is not None and should_stop()):
                 agent.load_state_dict(last_good[0])
                 optimizer.load_state_dict(last_good[1])
                 agent.eval()
                 raise UpdateInterrupted
             chosen = order[start : start + per_minibatch]
-            # `where` indexes the (num_trials, trial_length) tensors: whole rows, or (row, time) pairs.
-            where: Tensor | tuple[Tensor, Tensor]
-            with _autocast(config.amp, agent.device):
-                if by_step:
-                    where = (chosen // trial_length, chosen % trial_length)
-                    out = agent.evaluate_steps(trials.tokens, mask, *where)
-                else:
-                    where = chosen
-                    out = agent.evaluate(trials.tokens.index(chosen), mask[chosen], **trials.options)
-            if config.amp != "off":  # the forward in bfloat16; ratios, losses and their sums in float32
-                out = EvalOutput(float32_distribution(out.dist), out.values.float())
-            new_log_probs = out.dist.log_prob(trials.actions[where])
-            log_ratio = new_log_probs - trials.log_probs[where]
-            ratio = log_ratio.exp()
-            adv = advantages[where]
-            if config.normalize_advantages and adv.numel() * world_size() > 1:
-                mean, std = _moments(adv) if world_size() > 1 else (adv.mean(), adv.std())
-                adv = (adv - mean) / (std + 1e-8)
-
-            policy_loss = torch.max(
-                -adv * ratio, -adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-            ).mean()
-            if config.clip_value_loss:
-                old = trials.values[where]
-                clipped = old + (out.values - old).clamp(-config.clip_coef, config.clip_coef)
-                value_loss = (
-                    0.5
-                    * torch.max((out.values - returns[where]) ** 2, (clipped - returns[where]) ** 2).mean()
-                )
+            if chosen.numel() == 0:
+                # This rank's rollout was cut short (straggler cutoff) and has no steps left for this
+                # minibatch: it joins the collectives with nothing, a zero gradient.
+                if config.normalize_advantages and world_size() > 1:
+                    _moments(advantages.new_zeros(0))
+                optimizer.zero_grad(set_to_none=True)
+                loss = torch.zeros((), device=agent.device)
             else:
-                value_loss = 0.5 * ((out.values - returns[where]) ** 2).mean()
-            entropy = out.dist.entropy().mean()
-            loss = policy_loss - config.entropy_coef * entropy + config.value_coef * value_loss
+                # `where` indexes the (num_trials, trial_length) tensors: whole rows, or (row, time) pairs.
+                where: Tensor | tuple[Tensor, Tensor]
+                with _autocast(config.amp, agent.device):
+                    if by_step:
+                        where = (chosen // trial_length, chosen % trial_length)
+                        out = agent.evaluate_steps(trials.tokens, mask, *where)
+                    else:
+                        where = chosen
+                        out = agent.evaluate(trials.tokens.index(chosen), mask[chosen], **trials.options)
+                if config.amp != "off":  # the forward in bfloat16; ratios, losses and their sums in float32
+                    out = EvalOutput(float32_distribution(out.dist), out.values.float())
+                new_log_probs = out.dist.log_prob(trials.actions[where])
+                log_ratio = new_log_probs - trials.log_probs[where]
+                ratio = log_ratio.exp()
+                adv = advantages[where]
+                if config.normalize_advantages and adv.numel() * world_size() > 1:
+                    mean, std = _moments(adv) if world_size() > 1 else (adv.mean(), adv.std())
+                    adv = (adv - mean) / (std + 1e-8)
 
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+                policy_loss = torch.max(
+                    -adv * ratio, -adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+                ).mean()
+                if config.clip_value_loss:
+                    old = trials.values[where]
+                    clipped = old + (out.values - old).clamp(-config.clip_coef, config.clip_coef)
+                    value_loss = (
+                        0.5
+                        * torch.max(
+                            (out.values - returns[where]) ** 2, (clipped - returns[where]) ** 2
+                        ).mean()
+                    )
+                else:
+                    value_loss = 0.5 * ((out.values - returns[where]) ** 2).mean()
+                entropy = out.dist.entropy().mean()
+                loss = policy_loss - config.entropy_coef * entropy + config.value_coef * value_loss
+
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
             loss = average_gradients(parameters, loss)  # across ranks; the loss as-is in one process
             if not _finite(loss, agent):
                 agent.load_state_dict(last_good[0])
@@ -305,6 +328,8 @@ def ppo_update(
                 torch.nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
             optimizer.step()
 
+            if chosen.numel() == 0:
+                continue
             with torch.no_grad():  # CleanRL's diagnostics: the low-variance KL estimator, clipped share
                 stats["approx_kl"].append(float(((ratio - 1) - log_ratio).mean()))
                 stats["clip_fraction"].append(float(((ratio - 1).abs() > config.clip_coef).float().mean()))
@@ -314,19 +339,19 @@ def ppo_update(
         if nan_skipped:
             break
         epochs_run += 1
-        if config.target_kl > 0 and stats["approx_kl"]:
-            kl = float(mean_across_ranks(torch.tensor([stats["approx_kl"][-1]], dtype=torch.float64)))
-            if kl > config.target_kl:
+        if config.target_kl > 0:  # every rank takes part, so all agree whether to stop
+            last = stats["approx_kl"][-1] if stats["approx_kl"] else 0.0
+            if float(mean_across_ranks(torch.tensor([last], dtype=torch.float64))) > config.target_kl:
                 break
     agent.eval()
 
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values) if values else math.nan
-
-    # Diagnostics: the mean over ranks of each rank's mean (every rank ran the same minibatches).
+    # Diagnostics: means over every rank's minibatches.
     keys = list(stats)
-    local = torch.tensor([mean(stats[k]) for k in keys], dtype=torch.float64)
-    result: dict[str, float] = dict(zip(keys, mean_across_ranks(local).tolist(), strict=True))
+    sums = sum_across_ranks(torch.tensor([[sum(stats[k]), len(stats[k])] for k in keys], dtype=torch.float64))
+    result: dict[str, float] = {
+        key: total / count if count else math.nan
+        for key, (total, count) in zip(keys, sums.tolist(), strict=True)
+    }
     result["explained_variance"] = explained_variance(rollout.values, returns.reshape(rollout.values.shape))
     result["update_epochs"] = float(epochs_run)
     result["nan_skipped"] = float(nan_skipped)

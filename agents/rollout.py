@@ -28,6 +28,11 @@ from scenes.trials import Trials, TrialStepResult, TrialTokens
 from scenes.trials_process import TrialsProcess
 
 
+class RolloutCut(Exception):
+    """Raised by a rollout's `on_step` to end it at this step (DD-PPO's straggler cutoff): the steps taken so
+    far become the rollout, with the value of the next state to bootstrap from."""
+
+
 def token_batch(tokens: TrialTokens, with_task: bool = False) -> TokenBatch:
     """The agent's tensors for one step of a `Trials` batch."""
     return TokenBatch(
@@ -150,6 +155,14 @@ class Rollout:
     trial_length: int  # steps per trial (T is a whole number of trials)
     options: dict[str, Any] = field(default_factory=dict)  # `Agent.rollout_options` used while acting
     scores: dict[str, Tensor] = field(default_factory=dict)  # (B, T) per `Scene.score_keys` info key
+    # (B,) value of the state after the last step, in a rollout of one trial per env cut short (T <
+    # trial_length) by DD-PPO's straggler cutoff (`ppo.sync_fraction`); None for whole trials.
+    bootstrap_values: Tensor | None = None
+
+    @property
+    def cut(self) -> bool:
+        """Whether the rollout stops before its trials' end (its one trial per env is partial)."""
+        return self.bootstrap_values is not None
 
     @property
     def mask(self) -> Tensor:
@@ -157,7 +170,10 @@ class Rollout:
         return torch.ones_like(self.trial_end)
 
     def split_trials(self) -> Rollout:
-        """The same data with one row per trial: (B * T / trial_length, trial_length)."""
+        """The same data with one row per trial: (B * T / trial_length, trial_length); a cut rollout's rows
+        are already its (partial) trials."""
+        if self.cut:
+            return self
         b, t = self.rewards.shape
         rows = b * (t // self.trial_length)
         return _combine([self], lambda xs: xs[0].reshape(rows, self.trial_length, *xs[0].shape[2:]))
@@ -196,6 +212,7 @@ def _combine(parts: list[Rollout], combine: Callable[[list[Tensor]], Tensor]) ->
         trial_length=parts[0].trial_length,
         options=parts[0].options,
         scores={key: combine([p.scores[key] for p in parts]) for key in parts[0].scores},
+        bootstrap_values=each([p.bootstrap_values for p in parts]),
     )
 
 
@@ -349,26 +366,39 @@ def _collect(
     # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
     # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
     device = agent.device
+    bootstrap: list[Tensor] | None = None
     with intra_op_threads(1):
         options = agent.rollout_options(generator)
         states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
         records = [_GroupSteps(with_task, groups.success_key, groups.score_keys) for _ in tokens]
-        for step in range(num_trials * groups.steps_per_trial):
-            if on_step is not None:
-                on_step()
-            for g, record in enumerate(records):
-                if step > 0:
-                    tokens[g], result = groups.step_wait(g)
-                    record.add_result(result)
-                batch, out, action, log_prob = act(agent, tokens[g], states[g], generator, deterministic)
-                states[g] = out.state
-                record.add_action(tokens[g], batch, action, log_prob, out.value)
-                groups.step_async(g, action.cpu().numpy())  # the one copy back: the envs' actions
+        try:
+            for step in range(num_trials * groups.steps_per_trial):
+                if on_step is not None:
+                    on_step()
+                for g, record in enumerate(records):
+                    if step > 0:
+                        tokens[g], result = groups.step_wait(g)
+                        record.add_result(result)
+                    batch, out, action, log_prob = act(agent, tokens[g], states[g], generator, deterministic)
+                    states[g] = out.state
+                    record.add_action(tokens[g], batch, action, log_prob, out.value)
+                    groups.step_async(g, action.cpu().numpy())  # the one copy back: the envs' actions
+        except RolloutCut:
+            if num_trials != 1 or len(records) != 1:
+                raise ValueError(
+                    "a rollout can be cut short only with one trial per env and no env worker"
+                ) from None
+            bootstrap = []
         for g, record in enumerate(records):
             tokens[g], result = groups.step_wait(g)
             record.add_result(result)
+            if bootstrap is not None:  # V of the state after the cut, as DD-PPO bootstraps (no draw taken)
+                bootstrap.append(act(agent, tokens[g], states[g], None, deterministic=True)[1].value)
     rollout = _combine(
         [record.to_rollout(groups.steps_per_trial, options, device) for record in records], torch.cat
     )
+    if bootstrap is not None:
+        rollout.bootstrap_values = torch.cat(bootstrap).clone()
+        return rollout, tokens
     assert bool(rollout.trial_end[:, -1].all()) and all(np.all(t.trial_start) for t in tokens)
     return rollout, tokens

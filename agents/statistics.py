@@ -36,6 +36,19 @@ class TrialOutcomes:
 
     @classmethod
     def of(cls, rollout: Rollout) -> TrialOutcomes:
+        """The rollout's whole trials (none from one cut short by the straggler cutoff: a partial trial's
+        return would read as a worse one)."""
+        if rollout.cut:
+
+            def none(values: Tensor) -> Tensor:
+                return values.new_zeros(0, rollout.trial_length).cpu()
+
+            return cls(
+                rewards=none(rollout.rewards),
+                episode_index=none(rollout.episode_index),
+                success=None if rollout.success is None else none(rollout.success),
+                scores={key: none(values) for key, values in rollout.scores.items()},
+            )
         trials = rollout.split_trials()
         return cls(
             rewards=trials.rewards.cpu(),

@@ -51,15 +51,23 @@ from agents.config import TrainConfig, config_from_dict, write_config
 from agents.devices import resolve_device
 from agents.distributed import (
     RankLost,
+    RolloutCutoff,
     any_rank,
     broadcast_tensors,
     collective_seconds,
     current_ranks,
     gather_objects,
+    sum_across_ranks,
 )
 from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
-from agents.rollout import Rollout, collect_rollout, collect_rollout_overlapped, intra_op_threads
+from agents.rollout import (
+    Rollout,
+    RolloutCut,
+    collect_rollout,
+    collect_rollout_overlapped,
+    intra_op_threads,
+)
 from agents.statistics import TrialOutcomes, trial_statistics
 from scenes.base import Scene, Task, validate_task
 from scenes.registry import make_scene
@@ -90,6 +98,8 @@ MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more e
 # `latest.pt` is also written this often (seconds of training) and after the first iteration, so a crash
 # before the `checkpoint_every`-th iteration loses minutes, not the run.
 LATEST_EVERY_S = 180.0
+# The straggler cutoff cuts no rollout before this share of it (habitat-baselines' SHORT_ROLLOUT_THRESHOLD).
+CUT_AFTER = 0.25
 
 
 class TrainingStopped(Exception):
@@ -239,6 +249,14 @@ class Trainer:
         self._lock = threading.Condition()
         self._paused = False
         self._stopping = False
+        # DD-PPO's straggler cutoff, across ranks only (ppo.sync_fraction < 1).
+        self._cutoff = (
+            RolloutCutoff(config.ppo.sync_fraction)
+            if self.ranks.world_size > 1 and config.ppo.sync_fraction < 1
+            else None
+        )
+        self._rollout_step = 0
+        self._stop_sent = False
 
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._csv_file: Any = None
@@ -339,13 +357,26 @@ class Trainer:
 
     def _gate(self) -> None:
         """Called before every env step: wait while paused, raise TrainingStopped when asked to stop (on any
-        rank: every rank stops at the same step)."""
+        rank: every rank stops at the same step). With the straggler cutoff, ranks do not step in lockstep:
+        stop requests and finished rollouts are read from the store, and a rank past a quarter of its
+        rollout cuts it short (RolloutCut) once enough ranks have finished theirs."""
         with self._lock:
             while self._paused and not self._stopping:
                 self._lock.wait()
             stopping = self._stopping
-        if any_rank(stopping):
+        if self._cutoff is None:
+            if any_rank(stopping):
+                raise TrainingStopped
+            return
+        if stopping and not self._stop_sent:
+            self._cutoff.request_stop(self.iteration)
+            self._stop_sent = True
+        enough, stop = self._cutoff.poll(self.iteration)
+        if stop:
             raise TrainingStopped
+        if enough and self._rollout_step >= CUT_AFTER * self.trials.steps_per_trial:
+            raise RolloutCut
+        self._rollout_step += 1
 
     def set_task_overrides(self, **params: Any) -> Task:
         """Fix these task parameters in every training trial from the next iteration on (validated now).
@@ -395,7 +426,18 @@ class Trainer:
         self._apply_task_overrides()
         self.generator.set_state(self._next_generator_state)
         start = time.perf_counter()
-        rollout = self.collect(self._iteration_seed())
+        self._rollout_step = 0
+        try:
+            rollout: Rollout | None = self.collect(self._iteration_seed())
+        except TrainingStopped:
+            if self._cutoff is None:  # every rank stopped at this same step
+                raise
+            rollout = None
+        if self._cutoff is not None:  # the ranks finished apart: they agree before the update
+            self._cutoff.finished(self.iteration)
+            if any_rank(rollout is None or self._stopping):
+                raise TrainingStopped
+        assert rollout is not None
         rollout_s = time.perf_counter() - start
         synced = collective_seconds()
         try:
@@ -421,7 +463,7 @@ class Trainer:
 
         # Every rank's trials (gathered: a few (trials, steps) tensors), so the statistics pool them exactly.
         outcomes = TrialOutcomes.concat(gather_objects(TrialOutcomes.of(rollout)))
-        steps = outcomes.rewards.numel()
+        steps = int(sum_across_ranks(torch.tensor([rollout.rewards.numel()], dtype=torch.float64)).item())
         self.iteration += 1
         self.env_steps += steps
         self.elapsed_s += rollout_s + update_s

@@ -5,6 +5,8 @@ across ranks, one run directory, torchrun launches as one machine and as two, ra
 from __future__ import annotations
 
 import csv
+import functools
+import math
 import os
 import signal
 import socket
@@ -59,7 +61,10 @@ def rank_env(rank: int, world_size: int, port: int) -> dict[str, str]:
     }
 
 
-def start_ranks(argv: list[str], world_size: int, cwd: Path) -> list[subprocess.Popen]:
+def start_ranks(
+    argv: list[str], world_size: int, cwd: Path, cpus: list[set[int]] | None = None
+) -> list[subprocess.Popen]:
+    """`world_size` ranks of `argv`, rank r pinned to `cpus[r]` if given."""
     port = free_port()
     return [
         subprocess.Popen(
@@ -69,6 +74,7 @@ def start_ranks(argv: list[str], world_size: int, cwd: Path) -> list[subprocess.
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus[rank]),
         )
         for rank in range(world_size)
     ]
@@ -199,6 +205,46 @@ def test_two_ranks_keep_identical_weights_over_several_iterations(tmp_path: Path
     assert all(torch.equal(rank0[name], rank1[name]) for name in rank0)
     steps_per_rank = 3 * 400  # Darkroom's 400-step trials x 3 envs
     assert [m["env_steps"] for m in output["history"]] == [2 * steps_per_rank * (i + 1) for i in range(3)]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to make one rank the straggler")
+@pytest.mark.parametrize(("agent", "unit"), [("memo", "trial"), ("mlp", "step")])
+def test_the_straggler_cutoff_cuts_the_slow_ranks_rollout(tmp_path: Path, agent: str, unit: str) -> None:
+    """ppo.sync_fraction 0.4 of 2 ranks: once one rank has its rollout, the other (sharing its core with a
+    spinning process) cuts its own short, past a quarter of it; the update still gives both ranks the same
+    weights (with single-step minibatches the cut rank's last minibatches are empty)."""
+    ppo = {"minibatch_steps": 100 if unit == "step" else 400, "minibatch_unit": unit, "sync_fraction": 0.4}
+    overrides = {"num_envs": 3, "ppo": {**ppo, "update_epochs": 1}}
+    if agent == "memo":
+        overrides["agent_config"] = TINY_MEMO
+    config = resolve_config("darkroom", agent, "fast", overrides=overrides)
+    torch.save({"config": config.to_dict(), "iterations": 4}, tmp_path / "config.pt")
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        preexec_fn=functools.partial(os.sched_setaffinity, 0, {cores[1]}),
+    )
+    try:
+        ranks = start_ranks(
+            [str(WORKER), "trainer", "config.pt", "output.pt"], 2, tmp_path, [{cores[0]}, {cores[1]}]
+        )
+        results = finish(ranks)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert all(code == 0 for code, _, _ in results), [err[-2000:] for _, _, err in results]
+    output = torch.load(tmp_path / "output.pt", weights_only=False)
+    rank0, rank1 = output["weights"]
+    assert all(torch.equal(rank0[name], rank1[name]) for name in rank0)
+    steps = [int(m["env_steps"]) for m in output["history"]]
+    added = [b - a for a, b in zip([0, *steps], steps, strict=False)]
+    whole = 3 * 400  # one rank's trials
+    assert all(whole + whole // 4 <= n <= 2 * whole for n in added) and any(n < 2 * whole for n in added), (
+        added
+    )
+    assert all(
+        math.isfinite(m["trial_return"]) and math.isfinite(m["policy_loss"]) for m in output["history"]
+    )
 
 
 def read_metrics(run: Path) -> list[dict[str, str]]:
