@@ -169,19 +169,21 @@ def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
     """A metrics.csv (a run's, or a pretrained agent's copy) as one dict of numbers per iteration; empty cells
     (a column an iteration did not log) and non-numeric ones are left out."""
-    rows = []
     with Path(path).open(newline="") as f:
-        for row in csv.DictReader(f):
-            values = {}
-            for key, text in row.items():
-                if key is None or text in (None, ""):
-                    continue
-                try:
-                    values[key] = float(text)
-                except ValueError:
-                    continue
-            rows.append(values)
-    return rows
+        return [metric_values(row) for row in csv.DictReader(f)]
+
+
+def metric_values(row: dict[str, str]) -> dict[str, float]:
+    """One metrics.csv row as numbers; empty and non-numeric cells left out."""
+    values = {}
+    for key, text in row.items():
+        if key is None or text in (None, ""):
+            continue
+        try:
+            values[key] = float(text)
+        except ValueError:
+            continue
+    return values
 
 
 def episodes_in_trial(scene: Scene) -> int:

@@ -15,18 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.checkpoints import CheckpointError, load_checkpoint
-
-
-def _numbers(row: dict[str, str]) -> dict[str, float]:
-    values = {}
-    for key, text in row.items():
-        if key is None or text in (None, ""):
-            continue
-        try:
-            values[key] = float(text)
-        except ValueError:
-            continue
-    return values
+from agents.trainer import metric_values
 
 
 class RunFollower:
@@ -63,7 +52,8 @@ class RunFollower:
         if not lines or self._header is None:
             return []
         return [
-            _numbers(row) for row in csv.DictReader(io.StringIO("\n".join(lines)), fieldnames=self._header)
+            metric_values(row)
+            for row in csv.DictReader(io.StringIO("\n".join(lines)), fieldnames=self._header)
         ]
 
     def new_checkpoint(self) -> dict[str, Any] | None:

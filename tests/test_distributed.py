@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny import TINY_MEMO
 
 import agents.ppo
 from agents.config import resolve_config
@@ -29,14 +30,6 @@ from scenes.trials import Trials
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "rank_worker.py"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
-TINY_MEMO = {
-    "d_model": 16,
-    "n_layers": 1,
-    "n_heads": 2,
-    "d_ff": 32,
-    "segment_length": 20,
-    "summary_length": 2,
-}
 TINY_TRMRL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "wm_size": 4}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny import TINY_MEMO
 
 import agents.trainer as trainer_module
 from agents.checkpoints import CheckpointError
@@ -19,15 +20,6 @@ from agents.config import config_from_dict, load_config_file, resolve_config
 from agents.ppo import make_optimizer, ppo_update
 from agents.rollout import collect_rollout
 from agents.trainer import Trainer, initial_agent, new_run_dir
-
-TINY_MEMO = {
-    "d_model": 16,
-    "n_layers": 1,
-    "n_heads": 2,
-    "d_ff": 32,
-    "segment_length": 20,
-    "summary_length": 2,
-}
 
 
 def tiny_config(**overrides: object):
