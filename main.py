@@ -119,10 +119,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
         )
         return run_headless_demo(args)
     use_software_gl_without_display()  # a virtual or offscreen display may still lack GLX for MuJoCo
+    from agents.devices import resolve_device
     from app.gui import run_gui
 
+    resolve_device(args.device)  # a device this machine lacks is one line, before the window opens
     return run_gui(
-        args.scene, args.agent, args.checkpoint, args.screenshot, args.quit_after, train=args.train
+        args.scene,
+        args.agent,
+        args.checkpoint,
+        args.screenshot,
+        args.quit_after,
+        train=args.train,
+        device=args.device,
     )
 
 
@@ -511,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="without a display: train for S seconds before recording the demo video (default: watch the "
         "shipped pretrained agent, or train 45 s where none ships)",
     )  # fmt: skip
+    gui.add_argument(
+        "--device",
+        default="auto",
+        help="where runs started from the window train: auto (CUDA when available), cpu, cuda, cuda:N or mps "
+        "(the player acts on the CPU)",
+    )
     gui.set_defaults(run=cmd_gui)
 
     train = sub.add_parser("train", help="train an agent on a scene")

@@ -44,13 +44,15 @@ def run_gui(
     settings: QSettings | None = None,
     runs_root: str | Path = "runs",
     config_overrides: dict[str, Any] | None = None,
+    device: str = "auto",
 ) -> int:
     """Open the window and run the event loop; returns the exit code.
 
     `scene` / `agent` / `preset` None: the last ones used (else halfcheetah-vel / trmrl / fast).
     `checkpoint`: a checkpoint file or run directory to watch. `screenshot`: after `quit_after` seconds (5 if
     not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long.
-    `train`: start training at once (smoke tests, README screenshots).
+    `train`: start training at once (smoke tests, README screenshots). `device`: where runs started from the
+    window train (`--device`; the player acts on the CPU).
     """
     if quit_after is not None and quit_after < 0:
         print(f"engram: --quit-after must be >= 0, got {quit_after}", file=sys.stderr)
@@ -67,7 +69,7 @@ def run_gui(
         checkpoint,
         settings=settings,
         runs_root=runs_root,
-        config_overrides=config_overrides,
+        config_overrides={"device": device, **(config_overrides or {})},
     )
     window.show()
     if train:

@@ -116,7 +116,9 @@ class MainWindow(QMainWindow):
     `scene`, `agent`, `preset`: the starting choices (None: the last ones used, from QSettings, else the
     defaults). `checkpoint`: a checkpoint file or run directory to open. `settings`: where choices and the
     dock layout persist (tests pass an INI file). `runs_root`: where new training runs go.
-    `config_overrides`: TrainConfig values on top of the preset (tests and benchmarks use small runs).
+    `config_overrides`: TrainConfig values on top of the preset (tests and benchmarks use small runs; `device`
+    is where runs started here train, `gui --device`). The player acts on the CPU: one env's steps are
+    latency-bound, and the CPU answers them sooner than a GPU would.
     """
 
     def __init__(
@@ -449,12 +451,14 @@ class MainWindow(QMainWindow):
         """Start training: continue the opened run, or from the opened checkpoint, or a new run."""
         if self.training_active() or self._closed:
             return
+        # A run or checkpoint continues on this window's device (`gui --device`), not the one it recorded.
+        device = str(self._config_overrides.get("device", "auto"))
         if self._open_run is not None:
-            make = functools.partial(Trainer.from_run, self._open_run)
+            make = functools.partial(Trainer.from_run, self._open_run, device=device)
         elif self._open_payload is not None:
             config = config_from_dict(self._open_payload["config"], "the opened checkpoint")
             make = functools.partial(
-                Trainer.from_payload, self._open_payload, new_run_dir(config, self.runs_root)
+                Trainer.from_payload, self._open_payload, new_run_dir(config, self.runs_root), device=device
             )
         else:
             config = self.session_config()

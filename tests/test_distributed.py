@@ -349,16 +349,34 @@ def test_a_killed_rank_ends_the_other_with_one_line_and_the_run_resumes_on_one_r
     assert steps[-1] - steps[-2] == 320
 
 
-def test_cuda_asked_for_on_a_machine_without_it_is_one_line() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        TRAIN,
+        ["eval", "--checkpoint", str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt")],
+        [
+            "record",
+            "--checkpoint",
+            str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt"),
+            "--out",
+            "x.mp4",
+        ],
+        ["gui"],
+    ],
+    ids=["train", "eval", "record", "gui"],
+)
+def test_cuda_asked_for_on_a_machine_without_it_is_one_line(tmp_path: Path, command: list[str]) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *TRAIN, "--device", "cuda"],
+        [sys.executable, str(ROOT / "main.py"), *command, "--device", "cuda"],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "MUJOCO_GL": "egl"},
     )
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
-        "engram: --device cuda: this machine has no CUDA"
-    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("engram: --device cuda: this machine has no CUDA")
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
