@@ -324,11 +324,14 @@ class Agent(nn.Module, ABC):
         feats = self.features(sequences, valid=mask)
         return torch.where(mask.unsqueeze(-1), feats, torch.zeros((), dtype=feats.dtype))
 
-    def rollout_options(self, generator: torch.Generator | None = None) -> dict[str, Any]:
+    def rollout_options(
+        self, generator: torch.Generator | None = None, training: bool = True
+    ) -> dict[str, Any]:
         """Choices one rollout's acting pass and its training pass must share, drawn per rollout.
 
         Passed as keyword arguments to both `initial_state` and `evaluate`, so PPO's ratio compares the same
-        function. None by default; Memo draws its jittered segment length here.
+        function. None by default; Memo draws its jittered segment length here in training (`training=False`:
+        an evaluation's rollout, which acts as the agent is meant to run).
         """
         return {}
 

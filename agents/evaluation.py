@@ -90,7 +90,7 @@ def evaluate_policy(
         try:
             tokens = batch.reset()
             rollout, _ = collect_rollout(
-                batch, policy.agent, tokens, generator=generator, deterministic=deterministic
+                batch, policy.agent, tokens, generator=generator, deterministic=deterministic, training=False
             )
         finally:
             batch.close()

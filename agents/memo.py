@@ -152,10 +152,13 @@ class Memo(PreNormAgent):
         u = float(torch.rand((), generator=generator))
         return int(self.spec.segment_length * (1 - j + 2 * j * u))
 
-    def rollout_options(self, generator: torch.Generator | None = None) -> dict[str, Any]:
+    def rollout_options(
+        self, generator: torch.Generator | None = None, training: bool = True
+    ) -> dict[str, Any]:
         """Training jitters l_seg per forward (memo.md); under PPO the acting pass must segment a trial the
-        way the update re-evaluates it, so one length is drawn per rollout and used by both."""
-        if self.spec.segment_jitter <= 0:
+        way the update re-evaluates it, so one length is drawn per rollout and used by both. Out of training
+        (`eval`, `record`, the player) the fixed l_seg, as both official codes run inference."""
+        if not training or self.spec.segment_jitter <= 0:
             return {}
         return {"segment_length": self.sample_segment_length(generator)}
 

@@ -502,3 +502,41 @@ def test_every_preset_builds_and_steps(name: str, preset: str) -> None:
     agent = make_agent(name, OBS, kind, ACT, preset=preset)
     out = run(agent, random_trials(2, 3, kind, trial_len=3))[-1]
     assert out.value.shape == (2,)
+
+
+def test_memo_jitters_its_segment_length_in_training_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memo's training segments are U[0.8, 1.2]·l_seg; `eval`, `record` and the player run the fixed l_seg, as
+    both official codes do at inference (memo.md, the 2026-12 audit)."""
+    from agents.config import resolve_config
+    from agents.evaluation import Policy, evaluate_policy
+    from agents.memo import Memo
+    from agents.rollout import collect_rollout
+    from agents.trainer import initial_agent
+    from scenes.registry import make_scene
+    from scenes.trials import Trials
+
+    tiny = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "segment_length": 40, "summary_length": 2}
+    config = resolve_config("darkroom", "memo", "fast", overrides={"agent_config": tiny})
+    scene = make_scene("darkroom")
+    agent = initial_agent(config, scene)
+    trials = Trials(scene, 2, seed=0)
+    drawn = {
+        collect_rollout(trials, agent, trials.reset(seed=s), 1, torch.Generator().manual_seed(s))[0].options[
+            "segment_length"
+        ]
+        for s in range(6)
+    }
+    assert len(drawn) > 1 and all(32 <= n <= 48 for n in drawn)  # jittered per training rollout
+    fixed = collect_rollout(trials, agent, trials.reset(seed=0), 1, torch.Generator(), training=False)[0]
+    assert fixed.options == {}  # the spec's segment_length
+    trials.close()
+    asked: list[bool] = []
+    original = Memo.rollout_options
+
+    def spy(self: Memo, generator: torch.Generator | None = None, training: bool = True) -> dict[str, Any]:
+        asked.append(training)
+        return original(self, generator, training)
+
+    monkeypatch.setattr(Memo, "rollout_options", spy)
+    evaluate_policy(Policy(config, scene, agent, {"counters": {"env_steps": 0}}), "test", 2)
+    assert asked == [False]
