@@ -72,7 +72,7 @@ def rank_worker(scene: str, agent: str, iterations: int, output: str) -> None:
     distributed.shutdown()
 
 
-def ranks_table(rank_counts: list[int], iterations: int, repeats: int) -> None:
+def ranks_table(rank_counts: list[int], cases: list[tuple[str, str]], iterations: int, repeats: int) -> None:
     """Section 3: every (case, ranks) measured in alternating rounds; medians."""
     import tempfile
 
@@ -80,7 +80,7 @@ def ranks_table(rank_counts: list[int], iterations: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "rank0.json"
         for _ in range(repeats):
-            for scene, agent in RANK_CASES:
+            for scene, agent in cases:
                 for count in rank_counts:
                     command = [
                         *(sys.executable, "-m", "torch.distributed.run", "--standalone"),
@@ -204,6 +204,9 @@ def main() -> None:
         help="keep one core busy with another process (its own session) while timing the rollouts",
     )
     parser.add_argument("--ranks", help="e.g. 1,2: only the table of 1 rank vs 2 ranks (torchrun, gloo)")
+    parser.add_argument(
+        "--rank-agents", default="memo,trmrl", help="with --ranks: which cases, by agent (default memo,trmrl)"
+    )
     parser.add_argument("--rank-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rank_worker:
@@ -214,7 +217,8 @@ def main() -> None:
         print(
             f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}\n"
         )
-        ranks_table([int(n) for n in args.ranks.split(",")], args.iterations, args.repeats)
+        cases = [case for case in RANK_CASES if case[1] in args.rank_agents.split(",")]
+        ranks_table([int(n) for n in args.ranks.split(",")], cases, args.iterations, args.repeats)
         return
     torch.set_num_threads(args.threads)
     print(

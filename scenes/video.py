@@ -1,11 +1,16 @@
 """MP4 writing with the FFmpeg that `imageio-ffmpeg` ships (no system FFmpeg needed).
 
-Frames go to a temporary file next to the target, renamed over it when the writer closes, so an interrupted
-recording never leaves a half-written file under the requested name.
+Frames go to a temporary file next to the target (`.NAME.partial.mp4`), renamed over it when the writer
+closes, so an interrupted recording never leaves a half-written file under the requested name. The MP4 is
+fragmented (a fragment per second, at each keyframe): a recording whose process was killed (kill -9, power
+loss) is playable up to its last second. Its partial file is recovered as `NAME-recovered.mp4` the next time a
+recording starts in that folder; a writer holds a lock on its partial file, so a recording in progress (in
+this process or another) is never taken for a dead one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +18,13 @@ from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
+
+try:  # POSIX advisory locks; elsewhere only a recording's own earlier partial file is recovered
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+PARTIAL_SUFFIX = ".partial.mp4"
 
 
 def check_video_path(path: str | Path) -> Path:
@@ -37,7 +49,12 @@ class VideoWriter:
         self.size = size
         self.fps = fps
         self.frames = 0
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial.mp4")
+        self._tmp = self.path.with_name(f".{self.path.stem}{PARTIAL_SUFFIX}")
+        recover_partial_videos(self.path.parent)
+        self._tmp.touch()
+        self._lock = self._tmp.open("rb")  # held while recording: see recover_partial_videos
+        if fcntl is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
         self._writer: Any = imageio_ffmpeg.write_frames(
             str(self._tmp),
             size,
@@ -47,6 +64,13 @@ class VideoWriter:
             quality=7,
             macro_block_size=2,
             ffmpeg_log_level="error",
+            # A keyframe every second, each starting a fragment: what a killed recording keeps.
+            output_params=[
+                "-g",
+                str(max(1, round(fps))),
+                "-movflags",
+                "frag_keyframe+empty_moov+default_base_moof",
+            ],
         )
         self._writer.send(None)  # start the generator (and the ffmpeg process)
 
@@ -64,6 +88,7 @@ class VideoWriter:
             self._writer.close()
             self._writer = None
             os.replace(self._tmp, self.path)
+            self._lock.close()
         return self.path
 
     def abort(self) -> None:
@@ -71,6 +96,7 @@ class VideoWriter:
             self._writer.close()
             self._writer = None
             self._tmp.unlink(missing_ok=True)
+            self._lock.close()
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -82,6 +108,36 @@ class VideoWriter:
             self.close()  # an interrupted recording keeps what was recorded
         else:
             self.abort()
+
+
+def recover_partial_videos(folder: str | Path) -> list[Path]:
+    """Rename the partial files of dead recordings in `folder` to `NAME-recovered.mp4` (a number added if
+    taken); returns the recovered paths. A partial file whose writer is alive is locked and left alone."""
+    recovered = []
+    for partial in Path(folder).glob(f".*{PARTIAL_SUFFIX}"):
+        try:
+            handle = partial.open("rb")
+        except OSError:
+            continue
+        with handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # a recording in progress
+                    continue
+            stem = partial.name[1 : -len(PARTIAL_SUFFIX)]
+            target = partial.with_name(f"{stem}-recovered.mp4")
+            for n in range(2, 1000):
+                if not target.exists():
+                    break
+                target = partial.with_name(f"{stem}-recovered-{n}.mp4")
+            if partial.stat().st_size == 0:  # killed before the first frame: nothing to keep
+                with contextlib.suppress(OSError):
+                    partial.unlink()
+                continue
+            os.replace(partial, target)
+            recovered.append(target)
+    return recovered
 
 
 def read_video(path: str | Path) -> tuple[list[np.ndarray], dict[str, Any]]:
