@@ -20,11 +20,16 @@ def trial_gae(
     gamma: float,
     gae_lambda: float,
     bootstrap: Tensor | None = None,
+    bootstrap_trial_end: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Advantages and returns for (B, T) rollouts; `trial_end[b, t]` marks the last step of a trial.
 
     δ_t = r_t + γ V_{t+1} (1 − end_t) − V_t,   A_t = δ_t + γ λ (1 − end_t) A_{t+1},   R_t = A_t + V_t.
     `bootstrap` (B,): V_T after a rollout cut mid-trial; without it the last step must end a trial.
+    `bootstrap_trial_end`: a trial end is a time limit, not a terminal state: δ there bootstraps from the value
+    of the trial's last step (the official navigation trainer bootstraps at the end of its context from the
+    state after it, which Engram's trial wrapper has already replaced by the next trial's first), while the
+    advantage still does not flow from one trial into the next.
     """
     if rewards.shape != values.shape or rewards.shape != trial_end.shape or rewards.dim() != 2:
         raise ValueError(
@@ -38,7 +43,11 @@ def trial_gae(
         torch.zeros_like(values[:, :1]) if bootstrap is None else bootstrap.reshape(-1, 1).to(values.dtype)
     )
     next_values = torch.cat([values[:, 1:], after], dim=1)
-    deltas = rewards + gamma * next_values * continues - values
+    if bootstrap_trial_end:
+        next_values = torch.where(trial_end.bool(), values, next_values)
+        deltas = rewards + gamma * next_values - values
+    else:
+        deltas = rewards + gamma * next_values * continues - values
     advantages = torch.zeros_like(values)
     running = torch.zeros_like(values[:, 0])
     for t in range(values.shape[1] - 1, -1, -1):

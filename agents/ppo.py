@@ -91,6 +91,13 @@ class PPOConfig:
     target_kl: float = field(
         default=0.0, metadata={"doc": "stop the epochs once approx-KL exceeds it (0 = off)"}
     )
+    bootstrap_trial_end: bool = field(
+        default=False,
+        metadata={
+            "doc": "treat a trial end as a time limit: bootstrap from the value of its last step (the official "
+            "navigation trainer's); off: the trial end is terminal"
+        },
+    )
     sync_fraction: float = field(
         default=1.0,
         metadata={
@@ -237,6 +244,7 @@ def ppo_update(
         config.gamma,
         config.gae_lambda,
         rollout.bootstrap_values,
+        config.bootstrap_trial_end,
     )
     trials = rollout.split_trials()  # (num_trials, steps_per_trial): one row per trial
     advantages = advantages.reshape(trials.rewards.shape)

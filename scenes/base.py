@@ -288,6 +288,27 @@ class EnvList:
             env.close()
 
 
+# Options of scenes whose trials are a number of steps (the gridworlds, navigation), read by `scenes.trials.Trials`.
+TRIAL_STEPS_MAX = TaskParam(
+    "trial_steps_max",
+    "int",
+    "above trial_steps: each iteration's trials last a length drawn uniformly from [trial_steps, trial_steps_max] "
+    "(Memo's summary writer then trains over more writes); 0 or not above: trial_steps",
+    low=0,
+    high=32768,
+    default=0,
+)
+TIME_HORIZON = TaskParam(
+    "time_horizon",
+    "int",
+    "H > 0: append the trial time t / H to every observation (AMAGO's time input; H the longest training "
+    "trial, kept when evaluating on longer ones, where t / H passes 1); 0: off",
+    low=0,
+    high=1 << 20,
+    default=0,
+)
+
+
 @dataclass
 class Scene(ABC):
     """A task distribution. Subclasses set the class attributes and implement `sample_task` and the factories.

@@ -56,7 +56,17 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, splitmix64, validate_task
+from scenes.base import (
+    TIME_HORIZON,
+    TRIAL_STEPS_MAX,
+    BatchOfOneEnv,
+    Scene,
+    Split,
+    Task,
+    TaskParam,
+    splitmix64,
+    validate_task,
+)
 
 GRID = 9
 NUM_CELLS = GRID * GRID
@@ -697,7 +707,7 @@ class DarkKeyToDoor(Scene):
     episode_length: ClassVar[int] = DarkKeyToDoorBatch.episode_length
     trial_steps: ClassVar[int | None] = 500
     # Longer trials test memory past the training context (Memo §5: evaluation at 2-8x the training trial).
-    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(500),)
+    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(500), TRIAL_STEPS_MAX, TIME_HORIZON)
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
@@ -771,7 +781,7 @@ class Darkroom(Scene):
     task_params: ClassVar[tuple[TaskParam, ...]] = DARKROOM_TASK_PARAMS
     episode_length: ClassVar[int] = DarkroomBatch.episode_length
     trial_steps: ClassVar[int | None] = 400
-    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(400),)
+    option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(400), TRIAL_STEPS_MAX, TIME_HORIZON)
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:

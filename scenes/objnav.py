@@ -76,7 +76,17 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, splitmix64, validate_task
+from scenes.base import (
+    TIME_HORIZON,
+    TRIAL_STEPS_MAX,
+    BatchOfOneEnv,
+    Scene,
+    Split,
+    Task,
+    TaskParam,
+    splitmix64,
+    validate_task,
+)
 from scenes.rendering import CameraTiles
 
 CELL = 0.25  # m: occupancy-grid resolution, equal to the forward step
@@ -532,6 +542,8 @@ OBJNAV_OPTIONS: tuple[TaskParam, ...] = (
     TaskParam(
         "trial_steps", "int", "steps per trial (episodes in one apartment)", low=10, high=32768, default=1024
     ),
+    TRIAL_STEPS_MAX,
+    TIME_HORIZON,
 )
 
 

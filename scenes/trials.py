@@ -8,7 +8,11 @@ same task and the first token of the next episode carries the last action and re
 ends, every env draws a new task and its next token starts from zeros.
 
 Trials last `scene.steps_per_trial` steps, the same for every env, so a batch stays in lockstep (see
-`Scene.steps_per_trial`). Deviation from garage's `RL2Env`, which zeroes the previous action / reward / done at
+`Scene.steps_per_trial`). With the scene option `trial_steps_max` above `trial_steps`, every explicit `reset`
+draws the length of the trials that follow from [trial_steps, trial_steps_max], from a stream of its own (the
+tasks and env seeds are those of a fixed-length run); a trainer resets each iteration, so each iteration's
+trials get a length. With `time_horizon` H > 0, every observation ends with the trial time t / H (AMAGO feeds
+t / H to every step; memo.md, the 2026-12 audit). Deviation from garage's `RL2Env`, which zeroes the previous action / reward / done at
 every episode reset: agents that want that (TrMRL's window is cleared at episode start anyway) can ignore the
 previous-step slots on `episode_start` tokens.
 """
@@ -89,11 +93,25 @@ class Trials:
         if self.steps_per_trial < 1:
             raise ValueError(f"steps_per_trial must be at least 1, got {self.steps_per_trial}")
         self.rng = np.random.default_rng(seed)
+        options = scene.options
+        self.trial_steps_range: tuple[int, int] | None = None
+        if steps_per_trial is None and int(options.get("trial_steps_max", 0)) > self.steps_per_trial:
+            self.trial_steps_range = (self.steps_per_trial, int(options["trial_steps_max"]))
+        self._length_rng = np.random.default_rng(_length_seed(seed))
+        self.time_horizon = int(options.get("time_horizon", 0))
         self.sample_task: TaskSampler = lambda rng: scene.sample_task(rng, self.split)
         first_tasks = [self.sample_task(self.rng) for _ in range(num_envs)]
         self.batch = batch if batch is not None else scene.make_batch(num_envs, first_tasks)
         self.action_space = self.batch.single_action_space
         self.observation_space = self.batch.single_observation_space
+        if self.time_horizon:
+            space = self.observation_space
+            assert isinstance(space, gym.spaces.Box) and len(space.shape) == 1
+            low = np.append(space.low, np.float32(0.0)).astype(np.float32)
+            high = np.append(space.high, np.float32(np.inf)).astype(
+                np.float32
+            )  # past H in longer evaluations
+            self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.action_dim = int(self.action_space.n) if self.discrete else int(np.prod(self.action_space.shape))
         self.task_dim = len(scene.task_params)
@@ -133,7 +151,14 @@ class Trials:
         """
         if seed is not None:
             self.rng = np.random.default_rng(seed)
+            self._length_rng = np.random.default_rng(_length_seed(seed))
             self._pending_tasks = None
+        return self._start_trial(new_length=True)
+
+    def _start_trial(self, new_length: bool) -> TrialTokens:
+        if new_length and self.trial_steps_range is not None:
+            low, high = self.trial_steps_range
+            self.steps_per_trial = int(self._length_rng.integers(low, high + 1))
         tasks = self._pending_tasks or [self.sample_task(self.rng) for _ in range(self.num_envs)]
         self._pending_tasks = None
         for i, task in enumerate(tasks):
@@ -142,7 +167,7 @@ class Trials:
         obs = self.batch.reset(np.arange(self.num_envs), seeds=seeds.tolist())
         b = self.num_envs
         self._tokens = TrialTokens(
-            obs=np.asarray(obs, dtype=np.float32),
+            obs=self._observed(np.asarray(obs, dtype=np.float32), 0),
             prev_action=np.zeros((b, self.action_dim), dtype=np.float32),
             prev_reward=np.zeros(b, dtype=np.float32),
             prev_done=np.zeros(b, dtype=np.float32),
@@ -174,7 +199,7 @@ class Trials:
         terminated = np.asarray(terminated, dtype=bool)
         step_in_trial = prev.step_in_trial + 1
         if step_in_trial >= self.steps_per_trial:
-            self.reset()
+            self._start_trial(new_length=False)  # a run of trials keeps its length (fixed-shape rollouts)
             assert self._tokens is not None
             result = TrialStepResult(reward, terminated, np.ones(self.num_envs, dtype=bool), True, info)
             return self._tokens, result
@@ -186,7 +211,7 @@ class Trials:
             seeds = self.rng.integers(0, 2**31 - 1, size=ended.size)
             obs[ended] = self.batch.reset(ended, seeds=seeds.tolist())
         self._tokens = TrialTokens(
-            obs=obs,
+            obs=self._observed(obs, step_in_trial),
             prev_action=action_tokens,
             prev_reward=reward,
             prev_done=episode_end.astype(np.float32),
@@ -199,5 +224,18 @@ class Trials:
         )
         return self._tokens, TrialStepResult(reward, terminated, episode_end, False, info)
 
+    def _observed(self, obs: np.ndarray, step_in_trial: int) -> np.ndarray:
+        """The env's observations, with the trial time t / H appended when `time_horizon` H is set."""
+        if not self.time_horizon:
+            return obs
+        column = np.full((len(obs), 1), step_in_trial / self.time_horizon, dtype=np.float32)
+        return np.concatenate([obs, column], axis=1)
+
     def close(self) -> None:
         self.batch.close()
+
+
+def _length_seed(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
+    """The trial-length stream of a reset seed: a child of its seed sequence, apart from the task stream."""
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.SeedSequence(sequence.entropy, spawn_key=(*sequence.spawn_key, 1))

@@ -47,3 +47,19 @@ def test_hand_computed_example_with_an_episode_boundary_inside_a_trial() -> None
     advantages, returns = trial_gae(rewards, values, trial_end, gamma=0.5, gae_lambda=0.5)
     assert advantages[0].tolist() == pytest.approx([1.375, -0.5, 2.0, -1.0])
     assert returns[0].tolist() == pytest.approx([1.375, 0.5, 2.0, 1.0])
+
+
+def test_a_cut_rollout_bootstraps_and_a_bootstrapped_trial_end_is_a_time_limit() -> None:
+    rewards = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)
+    values = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64)
+    # Cut mid-trial (the straggler cutoff): the last step bootstraps from the value after it.
+    cut, _ = trial_gae(rewards, values, torch.zeros(1, 3, dtype=torch.bool), 0.5, 0.0, torch.tensor([4.0]))
+    assert cut[0].tolist() == pytest.approx([1 - 0.5 - 0.5, 2 + 1.0 + 1.0, 3 + 2.0 - 2.0])
+    # A trial end at step 1 as a time limit: δ_1 bootstraps from V_1 itself; A_0 still stops at the end.
+    trial_end = torch.tensor([[False, True, True]])
+    limit, _ = trial_gae(rewards, values, trial_end, 0.5, 1.0, bootstrap_trial_end=True)
+    terminal, _ = trial_gae(rewards, values, trial_end, 0.5, 1.0)
+    assert limit[0, 1].item() == pytest.approx(2 + 0.5 * -1.0 + 1.0)
+    assert terminal[0, 1].item() == pytest.approx(2 + 1.0)
+    assert limit[0, 2].item() == pytest.approx(3 + 0.5 * 2.0 - 2.0)  # its own trial, bootstrapped alike
+    assert limit[0, 0].item() == pytest.approx(1 + 0.5 * -1.0 - 0.5 + 0.5 * limit[0, 1].item())

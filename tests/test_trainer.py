@@ -379,3 +379,29 @@ def test_initial_agent_is_the_runs_first_agent_and_leaves_the_global_rng_alone()
     assert all(torch.equal(weights[k], same[k]) for k in weights)
     assert not all(torch.equal(weights[k], different[k]) for k in weights)
     trainer.close()
+
+
+def test_training_on_trials_of_varying_length_with_the_time_input(tmp_path: Path) -> None:
+    """Issue 21's options together: trial lengths drawn per iteration, AMAGO's time input and a bootstrapped
+    trial end, recorded in config.toml, and a resume that builds the same agent."""
+    config = tiny_config(
+        num_envs=2,
+        scene_options={"trial_steps": 40, "trial_steps_max": 100, "time_horizon": 100},
+        ppo={"minibatch_steps": 100, "update_epochs": 1, "bootstrap_trial_end": True},
+    )
+    trainer = Trainer(config, tmp_path / "run")
+    history = [trainer.iterate() for _ in range(4)]
+    trainer.close()
+    added = [
+        b["env_steps"] - a for a, b in zip([0, *[m["env_steps"] for m in history]], history, strict=False)
+    ]
+    assert all(80 <= n <= 200 and n % 2 == 0 for n in added) and len(set(added)) > 1
+    text = (tmp_path / "run" / "config.toml").read_text()
+    assert (
+        "trial_steps_max = 100" in text
+        and "time_horizon = 100" in text
+        and "bootstrap_trial_end = true" in text
+    )
+    resumed = Trainer.from_run(tmp_path / "run")
+    assert resumed.agent.obs_dim == trainer.agent.obs_dim == trainer.trials.observation_space.shape[0]
+    resumed.close()

@@ -150,3 +150,52 @@ def test_gridworld_trials_one_hot_actions_and_step_based_trials() -> None:
     assert result.trial_end and tokens.trial_start.all()
     assert episodes_seen.min() >= 9  # 500 steps hold at least ten episodes of at most 50 steps
     trials.close()
+
+
+def test_varying_trial_lengths_change_the_lengths_and_nothing_else() -> None:
+    """`trial_steps_max`: each reset draws its trials' length in [trial_steps, trial_steps_max] from a stream
+    of its own, so the tasks, env seeds and steps are those of the fixed-length run (issue 21 item 1)."""
+    from scenes.registry import make_scene
+
+    ranged = Trials(make_scene("dark-key-to-door", trial_steps=50, trial_steps_max=120), 4, seed=3)
+    fixed = Trials(make_scene("dark-key-to-door", trial_steps=50), 4, seed=3)
+    rng = np.random.default_rng(0)
+    lengths = []
+    for seed in range(8):
+        tokens, reference = ranged.reset(seed=seed), fixed.reset(seed=seed)
+        lengths.append(ranged.steps_per_trial)
+        assert ranged.tasks() == fixed.tasks() and np.array_equal(tokens.obs, reference.obs)
+        for _ in range(49):
+            actions = rng.integers(0, 4, size=4)
+            (tokens, result), (reference, expected) = ranged.step(actions), fixed.step(actions)
+            assert np.array_equal(tokens.obs, reference.obs) and np.array_equal(
+                result.reward, expected.reward
+            )
+        for _ in range(ranged.steps_per_trial - 50):  # the longer trial goes on where the fixed one ended
+            tokens, result = ranged.step(rng.integers(0, 4, size=4))
+        assert not result.trial_end
+        tokens, result = ranged.step(rng.integers(0, 4, size=4))
+        assert result.trial_end and tokens.trial_start.all()
+    assert all(50 <= n <= 120 for n in lengths) and len(set(lengths)) > 4
+    assert fixed.steps_per_trial == 50
+    ranged.close()
+    fixed.close()
+
+
+def test_the_time_input_is_the_trial_time_over_the_longest_trial() -> None:
+    """`time_horizon` H (AMAGO's time input): the last observation entry is t / H (issue 21 item 2)."""
+    from scenes.registry import make_scene
+
+    trials = Trials(make_scene("darkroom", trial_steps=30, trial_steps_max=40, time_horizon=40), 2, seed=0)
+    plain = Trials(make_scene("darkroom", trial_steps=30, trial_steps_max=40), 2, seed=0)
+    assert trials.observation_space.shape[0] == plain.observation_space.shape[0] + 1
+    tokens, reference = trials.reset(seed=1), plain.reset(seed=1)
+    for t in range(1, 2 * trials.steps_per_trial + 5):
+        assert np.allclose(tokens.obs[:, -1], tokens.step_in_trial / 40) and np.array_equal(
+            tokens.obs[:, :-1], reference.obs
+        )
+        assert tokens.step_in_trial == (t - 1) % trials.steps_per_trial
+        actions = np.array([t % 5, (t + 2) % 5])
+        (tokens, _), (reference, _) = trials.step(actions), plain.step(actions)
+    trials.close()
+    plain.close()
