@@ -150,3 +150,17 @@ def test_gridworld_trials_one_hot_actions_and_step_based_trials() -> None:
     assert result.trial_end and tokens.trial_start.all()
     assert episodes_seen.min() >= 9  # 500 steps hold at least ten episodes of at most 50 steps
     trials.close()
+
+
+def test_a_sampler_set_before_the_first_reset_decides_the_first_trial() -> None:
+    trials = Trials(make_scene("halfcheetah-vel"), num_envs=2, seed=0)
+    trials.set_task_sampler(lambda rng: {"target_velocity": 0.5})
+    tokens = trials.reset()
+    assert trials.tasks() == [{"target_velocity": 0.5}] * 2
+    np.testing.assert_array_equal(tokens.task, [[0.5], [0.5]])
+    trials.close()
+    fresh = Trials(make_scene("halfcheetah-vel"), num_envs=2, seed=0)
+    fresh.set_task_overrides({"target_velocity": 2.5})
+    fresh.reset()
+    assert fresh.tasks() == [{"target_velocity": 2.5}] * 2
+    fresh.close()
