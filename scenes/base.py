@@ -219,8 +219,9 @@ class BatchOfOneEnv(TaskEnv):
     `super().__init__` and then `_attach(batch)` with its batch of one, built on `self.task`."""
 
     batch: BatchEnv
-    # True for batches that keep no generator of their own across resets (the navigation scenes): they get a
-    # seed drawn from Gymnasium's `np_random` rather than the caller's seed itself.
+    # True for batches that keep no generator of their own across resets (the navigation scenes): once the env
+    # has been seeded, every reset, unseeded ones included, gets a seed drawn from Gymnasium's `np_random`, so
+    # `reset(seed=s)` then `reset()` repeats itself (Gymnasium's determinism contract, checked by check_env).
     draws_batch_seed: ClassVar[bool] = False
 
     def _attach(self, batch: BatchEnv) -> None:
@@ -232,7 +233,7 @@ class BatchOfOneEnv(TaskEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        if seed is not None and self.draws_batch_seed:
+        if self.draws_batch_seed and (seed is not None or self._np_random is not None):
             seed = int(self.np_random.integers(2**31 - 1))
         obs = self.batch.reset(np.zeros(1, dtype=np.int64), None if seed is None else [seed])
         return obs[0], {}
