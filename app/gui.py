@@ -49,12 +49,10 @@ def run_gui(
 
     `scene` / `agent` / `preset` None: the last ones used (else halfcheetah-vel / trmrl / fast).
     `checkpoint`: a checkpoint file or run directory to watch. `screenshot`: after `quit_after` seconds (5 if
-    not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long.
+    not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long
+    (finite and >= 0: `main.py gui` checks it).
     `train`: start training at once (smoke tests, README screenshots).
     """
-    if quit_after is not None and quit_after < 0:
-        print(f"engram: --quit-after must be >= 0, got {quit_after}", file=sys.stderr)
-        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
