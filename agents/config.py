@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,10 @@ class TrainConfig:
         # Options arrive as text from the command line: keep them as the scene's validated values.
         self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
+        # PPOConfig.validate's range checks let an infinity through (inf > 0): no update runs on one.
+        for name, value in dataclasses.asdict(self.ppo).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"ppo.{name} = {value!r} is out of range")
         self.ppo.validate()
         if self.ppo.minibatch_unit == "step" and not AGENTS[self.agent].agent_cls.evaluates_single_steps:
             single = [name for name, entry in AGENTS.items() if entry.agent_cls.evaluates_single_steps]
