@@ -480,7 +480,8 @@ class MainWindow(QMainWindow):
             worker.set_task_overrides(self._training_overrides)
         self.trainer_worker = worker
         self._training_progress = ""
-        # Spawning the process and importing torch there: seconds, half a minute on a loaded 2-core machine.
+        # Spawning the process and importing torch there take seconds (with the build, 24 s to a running trainer
+        # on a loaded 2-core machine): the state says what is being waited for.
         self._show_training("starting the training process (importing torch)…")
         worker.start()
         self._update_training_buttons()
