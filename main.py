@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import torch
@@ -40,6 +41,29 @@ Headless work needs no display:
 
 class CommandError(Exception):
     """A user-facing error: printed as one line, exit status EXIT_USAGE."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with its errors as one `engram:` line (the flag and the value it refused), like every other
+    refusal here, instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"engram: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def check_range(flag: str, value: float | None, low: float, high: float, *, above_low: bool = False) -> None:
+    """Refuse `value` of `flag` in one line unless low <= value <= high (low < value with `above_low`);
+    NaN and ±inf never pass (a NaN compares false with every bound, so plain comparisons would let it in)."""
+    if value is None:
+        return
+    if not (math.isfinite(value) and (value > low if above_low else value >= low) and value <= high):
+        low_text, high_text = (str(int(b)) if float(b).is_integer() else f"{b:g}" for b in (low, high))
+        raise CommandError(
+            f"{flag} must be in {'(' if above_low else '['}{low_text}, {high_text}], got {value}"
+        )
+
+
+MAX_SECONDS = 86_400.0  # a day: --quit-after and --demo-seconds beyond it are typing mistakes
 
 
 def has_display() -> bool:
@@ -105,6 +129,8 @@ def given_flags(args: argparse.Namespace, *flags: str) -> list[str]:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    check_range("--quit-after", args.quit_after, 0.0, MAX_SECONDS)
+    check_range("--demo-seconds", args.demo_seconds, 0.0, MAX_SECONDS, above_low=True)
     if not has_display():
         window_only = given_flags(args, "--screenshot", "--quit-after", "--train")
         if window_only:  # a screenshot asked for and silently not taken would look like success
@@ -145,8 +171,6 @@ def run_headless_demo(args: argparse.Namespace) -> int:
     from agents.trainer import new_run_dir
 
     use_software_gl_without_display()
-    if args.demo_seconds is not None and args.demo_seconds <= 0:
-        raise CommandError(f"--demo-seconds must be > 0, got {args.demo_seconds}")
     if args.checkpoint:  # the demo shows the agent the user named
         policy = load_policy(args.checkpoint)
         print(f"engram: the agent in {args.checkpoint}", file=sys.stderr)
@@ -419,10 +443,12 @@ def parse_options(texts: Sequence[str], flag: str) -> dict[str, object]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from agents.config import SEED_MAX
     from agents.devices import resolve_device
     from agents.evaluation import evaluate_policy, format_report, load_policy
 
     scene_options = dict(parse_assignment(text, "--option") for text in args.option)
+    check_range("--seed", args.seed, 0, SEED_MAX)
     device = resolve_device(args.device)
     agent_options = parse_options(args.agent_option, "--agent-option")
     policy = load_policy(args.checkpoint, scene_options, agent_options, device)
@@ -454,14 +480,15 @@ def parse_size(text: str) -> tuple[int, int]:
 def cmd_record(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from agents.config import SEED_MAX
     from agents.devices import resolve_device
     from agents.evaluation import load_policy
     from agents.player import Player, record_policy
     from scenes.base import validate_task
     from scenes.video import check_video_path
 
-    if args.seconds <= 0 or args.seconds > 3600:
-        raise CommandError(f"--seconds must be in (0, 3600], got {args.seconds}")
+    check_range("--seconds", args.seconds, 0.0, 3600.0, above_low=True)
+    check_range("--seed", args.seed, 0, SEED_MAX)
     check_video_path(args.out)
     size = parse_size(args.size)
     policy = load_policy(args.checkpoint, device=resolve_device(args.device))
@@ -499,7 +526,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="main.py",
         description="Engram — a desktop playground for transformer meta-RL agents (TrMRL, Memo).",
         epilog=GUI_HELP,

@@ -53,7 +53,10 @@ def check_type(where: str, default: Any, value: Any) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
+        try:
+            value = float(value) if ok else value
+        except OverflowError:  # an int beyond float's range (TOML ints are unbounded)
+            ok = False
     elif isinstance(default, tuple):
         ok = isinstance(value, list | tuple) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value

@@ -34,6 +34,7 @@ from agents.registry import AGENTS, make_spec
 from scenes.registry import SCENES, make_scene
 
 PRESETS: tuple[str, ...] = ("fast", "paper", "default")
+SEED_MAX = 2**32 - 1  # seeds reach NumPy (which refuses negatives) and torch: one range for every command
 
 
 @dataclass
@@ -84,6 +85,8 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise ValueError(f"seed must be in [0, {SEED_MAX}], got {self.seed}")
         # Options arrive as text from the command line: keep them as the scene's validated values.
         self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
@@ -364,6 +367,10 @@ def resolve_config(
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a TOML config; a missing or malformed file is a one-line ValueError naming the problem."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"config file {path} is a directory; --config expects a TOML file (a run's config.toml)"
+        )
     if not path.is_file():
         raise ValueError(f"config file {path} does not exist")
     try:

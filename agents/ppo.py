@@ -31,7 +31,7 @@ import contextlib
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import Tensor
@@ -114,6 +114,10 @@ class PPOConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first value no update can run with."""
+        for setting in fields(self):  # the range checks below would let an infinity through (inf > 0)
+            value = getattr(self, setting.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"ppo.{setting.name} = {value!r} is out of range")
         if self.amp not in AMP_MODES:
             raise ValueError(f"ppo.amp must be one of {AMP_MODES}, got {self.amp!r}")
         if self.minibatch_unit not in MINIBATCH_UNITS:

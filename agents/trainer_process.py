@@ -13,6 +13,7 @@ it, and sends one event per happening:
 
 * `("started", (TrainingInfo, payload))` once the trainer is built,
 * `("metrics", (metrics, payload))` after each iteration,
+* `("status", "building")` first, once the child runs (torch imported), before it builds the Trainer,
 * `("status", str)` and `("message", str)` as the Trainer's own events,
 * `("failed", str)` when building or training raised ("Type: message"; the traceback goes to stderr),
 * `("finished", reason)` last: "done", "stopped", "iterations" or "failed".
@@ -204,6 +205,7 @@ def _serve(
 
     reason = "failed"
     try:
+        send("status", "building")  # torch is imported by now (unpickling this function did it)
         trainer = make_trainer()
         trainer.events.status.connect(lambda status: send("status", status))
         trainer.events.message.connect(lambda text: send("message", text))

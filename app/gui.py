@@ -11,9 +11,11 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+import ctypes
 import functools
 import sys
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +32,71 @@ DEFAULT_SCREENSHOT_DELAY_S = 5.0
 # computes; a shorter interval keeps the window responsive (bench/bench_gui.py, measured when the trainer was
 # a third thread: event-loop latency p95 51 -> 41 ms, viewport 36 -> 44 frames/s on 2 busy cores).
 GUI_SWITCH_INTERVAL_S = 0.001
+
+# The system libraries Qt's xcb platform plugin (PySide6's libqxcb.so and libQt6XcbQpa.so.6) links and does not
+# ship, with the Debian / Ubuntu package of each (`ldd` of both, `dpkg -S`). A minimal image lacks some (a
+# Debian 12 container with xvfb and xdotool installed lacked libxcb-icccm4 and libxcb-keysyms1), and Qt then
+# aborts with "Could not load the Qt platform plugin xcb" and no word of which.
+XCB_LIBRARIES: dict[str, str] = {
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libX11.so.6": "libx11-6",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+}
+
+
+def platform_is_xcb(environ: Mapping[str, str]) -> bool:
+    """Whether Qt will load its xcb plugin: Linux, with QT_QPA_PLATFORM unset or xcb (a Wayland session tries
+    wayland first; offscreen, minimal or vnc load nothing of X)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    chosen = environ.get("QT_QPA_PLATFORM", "")
+    if chosen:
+        return chosen.split(";")[0].split(":")[0] == "xcb"
+    return not (environ.get("WAYLAND_DISPLAY") and environ.get("XDG_SESSION_TYPE") == "wayland")
+
+
+def missing_libraries(
+    libraries: Mapping[str, str], load: Callable[[str], object] = ctypes.CDLL
+) -> dict[str, str]:
+    """The libraries of `libraries` (soname -> package) that the dynamic loader cannot load here."""
+    missing = {}
+    for soname, package in libraries.items():
+        try:
+            load(soname)
+        except OSError:
+            missing[soname] = package
+    return missing
+
+
+def xcb_problem(missing: Mapping[str, str]) -> str | None:
+    """One line naming the missing libraries and the apt-get line that installs them; None if none is."""
+    if not missing:
+        return None
+    return (
+        f"engram: the Qt xcb plugin cannot load: missing {', '.join(missing)}; "
+        f"install: apt-get install {' '.join(dict.fromkeys(missing.values()))}"
+    )
 
 
 def run_gui(
@@ -50,13 +117,16 @@ def run_gui(
 
     `scene` / `agent` / `preset` None: the last ones used (else halfcheetah-vel / trmrl / fast).
     `checkpoint`: a checkpoint file or run directory to watch. `screenshot`: after `quit_after` seconds (5 if
-    not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long.
+    not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long
+    (finite and >= 0: `main.py gui` checks it).
     `train`: start training at once (smoke tests, README screenshots). `device`: where runs started from the
     window train (`--device`; the player acts on the CPU).
     """
-    if quit_after is not None and quit_after < 0:
-        print(f"engram: --quit-after must be >= 0, got {quit_after}", file=sys.stderr)
-        return 2
+    if QApplication.instance() is None and platform_is_xcb(os.environ):
+        problem = xcb_problem(missing_libraries(XCB_LIBRARIES))
+        if problem:  # said here in one line: Qt would abort the process without naming the library
+            print(problem, file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)

@@ -461,9 +461,11 @@ class PlayerWorker(QObject):
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Finish any recording, close the player (env and renderer) in its thread, and join it."""
+    def request_stop(self) -> None:
+        """The thread finishes any recording, closes the player (env and renderer) and ends; `join` waits."""
         self._send("quit")
+
+    def join(self, timeout: float | None = None) -> bool:
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()

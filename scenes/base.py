@@ -56,31 +56,38 @@ class TaskParam:
         return f"in [{self.low:g}, {self.high:g}]{unit}"
 
     def validate(self, value: Any, what: str = "task parameter") -> Any:
-        """Return `value` coerced to this parameter's type, or raise ValueError saying what is valid."""
+        """Return `value` coerced to this parameter's type, or raise ValueError saying what is valid.
+
+        Values arrive from command lines and text fields ("2.5", "-1"), from code (NumPy scalars) and from
+        fuzzers: anything but one number, bool or string (None, a list, an array) is refused, and so is a
+        bool where a number is meant (True is not a velocity)."""
         where = f"{what} {self.name!r} must be {self.describe_range()}"
+        refused = ValueError(f"{where}, got {_shown(value)}")
+        if not isinstance(value, str | bool | int | float | np.bool_ | np.integer | np.floating):
+            raise refused
+        is_bool = isinstance(value, bool | np.bool_)
         if self.kind == "choice":
             for choice in self.choices:
-                # Accept "1" for 1 and 1 for 1.0: values arrive from command lines and text fields.
-                if value == choice or str(value) == str(choice):
+                if isinstance(choice, bool):  # True / False, or their spelling in any case
+                    if (is_bool and bool(value) is choice) or str(value).lower() == str(choice).lower():
+                        return choice
+                elif is_bool:
+                    continue
+                elif (
+                    value == choice
+                    or str(value) == str(choice)  # "1" for 1
+                    or (_number(choice) is not None and _number(value) == _number(choice))  # 1.0 for 1
+                ):
                     return choice
-                if isinstance(choice, int | float) and not isinstance(choice, bool):
-                    try:
-                        if float(value) == float(choice):
-                            return choice
-                    except (TypeError, ValueError):
-                        pass
-            raise ValueError(f"{where}, got {value!r}")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}, got {value!r}") from None
-        if not math.isfinite(number) or not (self.low <= number <= self.high):
-            raise ValueError(f"{where}, got {value!r}")
+            raise refused
+        number = None if is_bool else _number(value)
+        if number is None or not (self.low <= number <= self.high):
+            raise refused
         if self.kind == "int":
             if number != int(number):
-                raise ValueError(f"{where} and an integer, got {value!r}")
+                raise ValueError(f"{where} and an integer, got {_shown(value)}")
             return int(number)
-        return number
+        return number + 0.0  # -0.0 becomes 0.0
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.kind, "doc": self.doc, "unit": self.unit}
@@ -91,6 +98,21 @@ class TaskParam:
         if self.default is not None:
             out["default"] = self.default
         return out
+
+
+def _number(value: str | int | float | np.number) -> float | None:
+    """`value` as a finite float, or None (not a number; NaN, ±inf, or an int too large for a float)."""
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    """`value` for an error message: on one line and short, whatever it is (a 10**400, an array)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def validate_task(
@@ -197,8 +219,9 @@ class BatchOfOneEnv(TaskEnv):
     `super().__init__` and then `_attach(batch)` with its batch of one, built on `self.task`."""
 
     batch: BatchEnv
-    # True for batches that keep no generator of their own across resets (the navigation scenes): they get a
-    # seed drawn from Gymnasium's `np_random` rather than the caller's seed itself.
+    # True for batches that keep no generator of their own across resets (the navigation scenes): once the env
+    # has been seeded, every reset, unseeded ones included, gets a seed drawn from Gymnasium's `np_random`, so
+    # `reset(seed=s)` then `reset()` repeats itself (Gymnasium's determinism contract, checked by check_env).
     draws_batch_seed: ClassVar[bool] = False
 
     def _attach(self, batch: BatchEnv) -> None:
@@ -210,7 +233,7 @@ class BatchOfOneEnv(TaskEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        if seed is not None and self.draws_batch_seed:
+        if self.draws_batch_seed and (seed is not None or self._np_random is not None):
             seed = int(self.np_random.integers(2**31 - 1))
         obs = self.batch.reset(np.zeros(1, dtype=np.int64), None if seed is None else [seed])
         return obs[0], {}

@@ -39,6 +39,9 @@ class LocomotionEnv(TaskEnv):
     """A Gymnasium MuJoCo env with a task-dependent reward (`task_reward`) and a 200-step time limit.
 
     `info` carries every reward term (`reward_*`), `x_velocity`, `y_velocity`, `x_position`, `y_position`.
+
+    The observation space is unbounded, (-inf, inf) per entry, as Gymnasium's own MuJoCo envs declare it:
+    positions and velocities have no physical bound, so `check_env`'s infinite-bounds warnings are expected.
     """
 
     torso = "torso"

@@ -265,6 +265,10 @@ class _MetaWorldTaskEnv(TaskEnv):
     - env_name (ML10 / ML45): the MuJoCo model is swapped at once: the arm and objects jump to the new env's
       initial state for task_index, and the episode's step count carries over, so truncation stays at step 500.
       (Deferring the swap to the next reset would leave `task` describing an env that is not the one running.)
+
+    The observation space is Meta-World's own: hand and goal positions are bounded, object positions and
+    quaternions are (-inf, inf), and the three goal slots are [0, 0] because Meta-World hides the goal (the
+    agent must find it). So `check_env` warns about infinite bounds and equal bounds, as expected.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 80}  # Meta-World's fps

@@ -367,7 +367,8 @@ class Apartment:
             return
         if not self.can_stand(cell, skip=index, agent=agent):
             raise ValueError(
-                f"object {index} cannot stand at ({(cell[0] + 0.5) * CELL:.2f}, {(cell[1] + 0.5) * CELL:.2f}) m: "
+                f"moved_object {index} cannot stand at moved_x, moved_y = ({(cell[0] + 0.5) * CELL:.2f}, "
+                f"{(cell[1] + 0.5) * CELL:.2f}) m: "
                 "that spot is outside the rooms, occupied, under the agent, or would cut off part of the apartment"
             )
         self.objects[index].cell = cell
@@ -662,11 +663,13 @@ class ObjNavBatch:
         if goal != ANY_GOAL and CATEGORY_NAMES.index(goal) not in present:
             names = ", ".join(CATEGORY_NAMES[c] for c in present)
             raise ValueError(
-                f"goal_category {goal!r} is not in apartment {task['layout_seed']} (present: {names})"
+                f"goal_category {goal!r} is not in the apartment of layout_seed {task['layout_seed']} "
+                f"(present: {names})"
             )
         if task["moved_object"] >= len(env.apartment.objects):
             raise ValueError(
-                f"moved_object must be -1 or in [0, {len(env.apartment.objects) - 1}] for this apartment, "
+                f"moved_object must be -1 or in [0, {len(env.apartment.objects) - 1}] in the apartment of "
+                f"layout_seed {task['layout_seed']}, "
                 f"got {task['moved_object']}"
             )
 

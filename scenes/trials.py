@@ -134,13 +134,16 @@ class Trials:
             self._tokens.task = task
 
     def set_task_sampler(self, sampler: TaskSampler) -> None:
-        """Replace how new trials draw their task (takes effect at the next trial start)."""
+        """Replace how new trials draw their task (takes effect at the next trial start, the first included)."""
         self.sample_task = sampler
+        # The first trial's tasks were drawn in __init__ (the batch is built on them) with the old sampler:
+        # a sampler set before the first reset must decide that trial too (a player asked for a start task).
+        self._pending_tasks = None
 
     def set_task_overrides(self, overrides: Task) -> None:
         """New trials draw from this split's distribution with `overrides` fixed (validate them first)."""
         fixed, scene, split = dict(overrides), self.scene, self.split
-        self.sample_task = lambda rng: {**scene.sample_task(rng, split), **fixed}
+        self.set_task_sampler(lambda rng: {**scene.sample_task(rng, split), **fixed})
 
     # ----------------------------------------------------------------------------------------------------------
     def reset(self, seed: int | np.random.SeedSequence | None = None) -> TrialTokens:

@@ -37,6 +37,7 @@ from scenes.video import read_video
 # Bandit, "one-good" variant: one arm always pays, the other never; 10 pulls (= episodes) per trial.
 BANDIT = {"num_envs": 8, "scene_options": {"variant": "one-good"}}
 WAIT_MS = 20_000
+PROMPT_CLOSE_S = 4.0  # closing, training included, ends within this (a few seconds, on a loaded machine too)
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -344,7 +345,7 @@ def test_closing_during_training_saves_and_joins_then_the_run_reopens(
 ) -> None:
     window = make_window()
     window.train()
-    qtbot.waitUntil(lambda: window._training_text != "no iterations yet", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window._training_progress != "", timeout=WAIT_MS)
     run_dir = window.trainer_worker.info.run_dir
     video = window.start_recording()
     window.set_speed(None)
@@ -352,7 +353,7 @@ def test_closing_during_training_saves_and_joins_then_the_run_reopens(
     qtbot.waitUntil(lambda: window.player_worker.recording_frames >= 3, timeout=WAIT_MS)
     start = time.monotonic()
     window.close()
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < PROMPT_CLOSE_S
     assert window.threads_alive() == [] and engram_threads() == []
     assert (run_dir / "checkpoints" / "latest.pt").is_file()
     assert video.parent == run_dir / "videos"  # the run's videos/
@@ -405,6 +406,59 @@ def test_a_run_another_process_writes_is_followed_live(
         trainer.terminate()
         trainer.wait(60)
     assert trainer.returncode == 0  # SIGTERM: a clean stop with its checkpoint
+
+
+def test_closing_while_the_trainer_is_still_being_built_is_bounded(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    """A stop reaches the trainer only once it is built (seconds: Meta-World envs, a loaded machine); closing
+    waited for that up to a 10 s join, then again for the player. Now one bounded wait, then the window goes."""
+    window = make_window("metaworld-ml1", "mlp", overrides={"num_envs": 8})
+    window.train()
+    qtbot.wait(1000)
+    assert window.trainer_worker.info is None  # still starting or building
+    start = time.monotonic()
+    window.close()
+    assert time.monotonic() - start < PROMPT_CLOSE_S
+    assert not window.isVisible()
+    assert window.wait_for_workers(120)  # the process then ends by itself: built, told to stop, stopped
+
+
+def test_ctrl_q_quits(make_window: MakeWindow, qtbot: Any) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    assert window.threads_alive() == []
+
+
+def test_the_run_panel_and_the_status_bar_show_one_training_state(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    """They disagreed ("training: running" beside "training: starting…"), and neither said what it waited for."""
+    window = make_window()
+    shown: list[tuple[str, str, str]] = []
+    window.training_state_changed.connect(
+        lambda text: shown.append(
+            (text, window.controls.training_label.text(), window._training_status.text())
+        )
+    )
+    window.train()
+    qtbot.waitUntil(lambda: window._training_progress != "", timeout=WAIT_MS)
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.training_active(), timeout=WAIT_MS)
+    assert all(text == panel == bar for text, panel, bar in shown), shown
+    states = [text.split(" · ")[0] for text, _, _ in shown]
+    expected = [
+        "training: starting the training process (importing torch)…",
+        "training: building the trainer (creating 8 bandit envs)…",
+        "training: running",
+        "training: stopping at the next env step…",
+        "training: stopped",
+    ]
+    assert [state for state in expected if state in states] == expected, states
+    assert states.index(expected[1]) < states.index(expected[2])
+    assert "iteration" in shown[-1][0] and "env-steps/s" in shown[-1][0]  # the progress stays shown
 
 
 def test_run_gui_saves_a_screenshot_and_quits(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,3 +83,34 @@ def test_every_registered_scene_has_a_complete_schema_and_valid_default_task() -
         assert validate_task(cls.task_params, {}, task) == task
     with pytest.raises(ValueError, match="unknown scene 'nope'; valid: halfcheetah-vel"):
         make_scene("nope")
+
+
+def scenes_here() -> list[str]:
+    """Every scene whose backend is installed (objnav-habitat needs habitat-sim, conda-only)."""
+    return [s for s in scene_ids() if s != "objnav-habitat" or importlib.util.find_spec("habitat_sim")]
+
+
+@pytest.mark.parametrize("scene_id", scenes_here())
+def test_values_no_parameter_can_hold_are_one_value_error_naming_it(scene_id: str) -> None:
+    """A 10**400 overflowed float() and an array made `==` ambiguous: both escaped as other errors."""
+    env = make_scene(scene_id).make_env()
+    before = env.task
+    for param in env.task_params:
+        for value in (10**400, -(10**400), np.array([1.0, 2.0]), np.zeros((3, 3)), [1], None, {}):
+            with pytest.raises(ValueError, match=f"'{param.name}' must be") as raised:
+                env.set_task(**{param.name: value})
+            assert "\n" not in str(raised.value) and len(str(raised.value)) < 2000
+            assert env.task == before
+    env.close()
+
+
+def test_bools_are_not_numbers_but_are_bool_choices() -> None:
+    for param in (SPEED, CELL, TaskParam("d", "choice", "dir", choices=(-1, 1))):
+        with pytest.raises(ValueError, match="got True"):
+            param.validate(True)
+    depth = TaskParam("depth", "choice", "a depth channel", choices=(False, True))
+    assert [depth.validate(v) for v in (True, np.False_, "true", "False")] == [True, False, True, False]
+    with pytest.raises(ValueError, match="'depth' must be one of False, True, got 1"):
+        depth.validate(1)
+    assert SPEED.validate(-0.0) == 0.0 and math.copysign(1.0, SPEED.validate(-0.0)) == 1.0
+    assert SPEED.validate(np.float32(1.5)) == 1.5 and CELL.validate(np.int64(4)) == 4

@@ -48,13 +48,14 @@ def test_events_arrive_in_order_and_the_last_payload_is_the_saved_checkpoint(tmp
     assert process.join(10)
 
     kinds = [kind for kind, _ in events]
-    assert kinds[0] == "started" and kinds[-1] == "finished" and "failed" not in kinds
+    assert events[0] == ("status", "building")  # what the app shows while the trainer is built
+    assert kinds[1] == "started" and kinds[-1] == "finished" and "failed" not in kinds
     assert events[-1][1] == "iterations" and "paused" in [v for k, v in events if k == "status"]
     metrics = [value for kind, value in events if kind == "metrics"]
     assert [int(m["iteration"]) for m, _ in metrics] == [1, 2, 3]
     assert answers == [{"goal_x": 2, "goal_y": 7}]
 
-    info, _ = events[0][1]
+    info, _ = events[1][1]
     assert info.run_dir == tmp_path / "run" and info.iteration == 0
     _, last_payload = metrics[-1]
     saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
@@ -97,8 +98,8 @@ def test_a_failing_build_is_one_failed_event_and_the_process_ends(tmp_path: Path
     process = TrainerProcess(functools.partial(Trainer.from_run, tmp_path / "missing"))
     process.start()
     events = list(process.events())
-    assert [kind for kind, _ in events] == ["failed", "finished"]
-    assert events[0][1].startswith("CheckpointError:") and events[1][1] == "failed"
+    assert [kind for kind, _ in events] == ["status", "failed", "finished"]
+    assert events[1][1].startswith("CheckpointError:") and events[2][1] == "failed"
     assert not (tmp_path / "missing").exists()
     with pytest.raises(ValueError, match="training has ended"):
         process.set_task_overrides({"goal_x": 2})

@@ -199,3 +199,17 @@ def test_the_time_input_is_the_trial_time_over_the_longest_trial() -> None:
         (tokens, _), (reference, _) = trials.step(actions), plain.step(actions)
     trials.close()
     plain.close()
+
+
+def test_a_sampler_set_before_the_first_reset_decides_the_first_trial() -> None:
+    trials = Trials(make_scene("halfcheetah-vel"), num_envs=2, seed=0)
+    trials.set_task_sampler(lambda rng: {"target_velocity": 0.5})
+    tokens = trials.reset()
+    assert trials.tasks() == [{"target_velocity": 0.5}] * 2
+    np.testing.assert_array_equal(tokens.task, [[0.5], [0.5]])
+    trials.close()
+    fresh = Trials(make_scene("halfcheetah-vel"), num_envs=2, seed=0)
+    fresh.set_task_overrides({"target_velocity": 2.5})
+    fresh.reset()
+    assert fresh.tasks() == [{"target_velocity": 2.5}] * 2
+    fresh.close()
