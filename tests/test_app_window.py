@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QPushButton
 from agents.checkpoints import load_checkpoint
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
+from agents.trainer import Trainer
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
 from app.main_window import MainWindow
@@ -422,6 +424,28 @@ def test_closing_while_the_trainer_is_still_being_built_is_bounded(
     assert time.monotonic() - start < PROMPT_CLOSE_S
     assert not window.isVisible()
     assert window.wait_for_workers(120)  # the process then ends by itself: built, told to stop, stopped
+
+
+def test_a_killed_training_process_is_a_banner_and_its_run_resumes(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    """kill -9 of the training process while the window watches it (issue 20, faults): one banner line, the
+    window keeps working, and the run directory resumes from its checkpoint (written after iteration 1)."""
+    window = make_window()
+    window.train()
+    qtbot.waitUntil(lambda: window.trainer_worker.info is not None, timeout=WAIT_MS)
+    run_dir = window.trainer_worker.info.run_dir
+    qtbot.waitUntil(lambda: (run_dir / "checkpoints" / "latest.pt").is_file(), timeout=WAIT_MS)
+    os.kill(window.trainer_worker.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "ended unexpectedly" in window.banner.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.training_active(), timeout=WAIT_MS)
+    assert "\n" not in window.banner.text()
+    step_and_wait(qtbot, window)  # the player still runs
+    resumed = Trainer.from_run(run_dir)
+    first = resumed.iteration
+    resumed.iterate()
+    resumed.close()
+    assert first >= 1 and resumed.iteration == first + 1
 
 
 def test_ctrl_q_quits(make_window: MakeWindow, qtbot: Any) -> None:
