@@ -262,6 +262,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agents import distributed
     from agents.devices import resolve_device
 
+    if args.print_config:
+        return print_config(args)
     device = resolve_device(args.device)  # a missing CUDA is one line here, before any rank waits on another
     ranks = distributed.init_from_environment(device)
     try:
@@ -278,6 +280,60 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         distributed.mark_exit("done")
         distributed.shutdown()
+
+
+def train_overrides(args: argparse.Namespace) -> dict:
+    """The config values `train`'s flags set (the command-line layer)."""
+    overrides: dict = {"seed": args.seed} if args.seed is not None else {}
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    if args.num_envs is not None:
+        overrides["num_envs"] = args.num_envs
+    if args.threads is not None:
+        overrides["torch_threads"] = args.threads
+    if args.env_worker is not None:
+        overrides["env_worker"] = args.env_worker == "on"
+    if args.option:
+        overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
+    if args.agent_option:
+        overrides["agent_config"] = parse_options(args.agent_option, "--agent-option")
+    if args.ppo_option:
+        overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
+    return overrides
+
+
+def print_config(args: argparse.Namespace) -> int:
+    """`train --print-config`: the resolved config, each value with the layer it came from, and nothing run."""
+    import tomli_w
+
+    from agents.checkpoints import load_checkpoint
+    from agents.config import config_from_dict, config_sources, load_config_file, resolve_config
+
+    sources: dict[str, str] = {}
+    if args.resume:
+        payload = load_checkpoint(Path(args.resume) / "checkpoints" / "latest.pt")
+        config = config_from_dict(payload["config"], f"the run in {args.resume}")
+        sources = {key: f"the run in {args.resume}" for key, _, _ in config_sources(config, {})}
+    else:
+        file_values = load_config_file(args.config) if args.config else {}
+        source = f"config file {args.config}"
+        config = resolve_config(
+            args.scene, args.agent, args.preset, file_values, train_overrides(args), source, sources
+        )
+    table = ""
+    for key, value, layer in config_sources(config, sources):
+        name = key
+        if "." in key:
+            section, name = key.split(".", 1)
+            if section != table:
+                print(f"\n[{section}]")
+                table = section
+        if isinstance(value, list | tuple):  # inline, as a flag would give it
+            line = f"{name} = [{', '.join(tomli_w.dumps({'v': v}).strip()[4:] for v in value)}]"
+        else:
+            line = tomli_w.dumps({name: value}).strip()
+        print(f"{line:<48} # {layer}")
+    return 0
 
 
 def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
@@ -303,22 +359,9 @@ def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
                 raise CommandError(f"{flag} {value} does not match the run in {args.resume} ({made_for})")
         return payload["config"], payload, run_dir, False
     file_values = load_config_file(args.config) if args.config else {}
-    overrides: dict = {"seed": args.seed} if args.seed is not None else {}
-    if args.steps is not None:
-        overrides["total_steps"] = args.steps
-    if args.num_envs is not None:
-        overrides["num_envs"] = args.num_envs
-    if args.threads is not None:
-        overrides["torch_threads"] = args.threads
-    if args.env_worker is not None:
-        overrides["env_worker"] = args.env_worker == "on"
-    if args.option:
-        overrides["scene_options"] = dict(parse_assignment(text, "--option") for text in args.option)
-    if args.agent_option:
-        overrides["agent_config"] = parse_options(args.agent_option, "--agent-option")
-    if args.ppo_option:
-        overrides["ppo"] = parse_options(args.ppo_option, "--ppo-option")
-    config = resolve_config(args.scene, args.agent, args.preset, file_values, overrides, str(args.config))
+    config = resolve_config(
+        args.scene, args.agent, args.preset, file_values, train_overrides(args), str(args.config)
+    )
     if args.out:
         run_dir = Path(args.out)
         if (run_dir / "checkpoints").exists():
@@ -606,6 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="where the agent and the update run: auto (CUDA when available), cpu, cuda, cuda:N or mps; "
         "envs step on the CPU (default auto)",
+    )
+    train.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config, each value with where it came from (default, preset, agent preset, "
+        "config file, command line), and exit",
     )
     train.set_defaults(run=cmd_train)
 

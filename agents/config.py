@@ -312,9 +312,20 @@ def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------------- resolving
 
 
-def _apply(config: TrainConfig, values: dict[str, Any], source: str) -> None:
-    """Set `values` (TOML-shaped: scalars, plus the tables scene_options / agent_config / ppo) on config."""
+def _apply(
+    config: TrainConfig, values: dict[str, Any], source: str, sources: dict[str, str] | None = None
+) -> None:
+    """Set `values` (TOML-shaped: scalars, plus the tables scene_options / agent_config / ppo) on config;
+    `sources` records, per dotted key ("ppo.gamma"), the last layer that set it."""
     top = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if sources is not None:
+        for key, value in values.items():
+            names = (
+                value if key in ("ppo", "scene_options", "agent_config") and isinstance(value, dict) else None
+            )
+            sources.update(
+                {f"{key}.{name}": source for name in names} if names is not None else {key: source}
+            )
     for key, value in values.items():
         if key not in top:
             raise ValueError(f"unknown key {key!r} in {source}; valid keys: {', '.join(top)}")
@@ -341,13 +352,17 @@ def resolve_config(
     file_values: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
     source: str = "the config file",
+    sources: dict[str, str] | None = None,
 ) -> TrainConfig:
     """Preset for (agent, scene), then the config file's values, then `overrides` (command-line flags).
 
     Scene, agent and preset come from the arguments or else from the file; a file that came out of a run
-    directory (a resolved config) reproduces that run.
+    directory (a resolved config) reproduces that run. `sources`, if given, receives the layer each value came
+    from (`config_sources`).
     """
     file_values = dict(file_values or {})
+    named = {"scene": scene, "agent": agent, "preset": preset}
+    in_file = {key for key in named if key in file_values}
     scene = scene or file_values.get("scene")
     agent = agent or file_values.get("agent")
     if not scene or not agent:
@@ -356,12 +371,42 @@ def resolve_config(
     config = TrainConfig(scene=scene, agent=agent, preset=preset)
     if scene not in _scene_ids() or agent not in AGENTS:
         config.validate()  # raises the unknown-name error
-    _apply(config, preset_values(preset, scene, agent), f"preset {preset!r}")
+    _apply(config, preset_values(preset, scene, agent), f"preset {preset!r}", sources)
     file_values.update(scene=scene, agent=agent, preset=preset)
-    _apply(config, file_values, source)
-    _apply(config, overrides or {}, "the command line")
+    _apply(config, file_values, source, sources)
+    if (
+        sources is not None
+    ):  # the three names came from the arguments, else the file, else (preset) the default
+        for key, value in named.items():
+            sources[key] = "the command line" if value else source if key in in_file else "default"
+    _apply(config, overrides or {}, "the command line", sources)
     config.validate()
     return config
+
+
+def config_sources(config: TrainConfig, sources: dict[str, str]) -> list[tuple[str, Any, str]]:
+    """(dotted key, value, layer) for every value of the resolved config (`TrainConfig.to_dict`), top-level
+    keys first: the layer `resolve_config` recorded, else the agent registry's preset, else a default."""
+    entry = AGENTS[config.agent]
+    agent_preset = entry.presets.get(config.agent_preset, {}) if config.agent_preset else {}
+    rows: list[tuple[str, Any, str]] = []
+    tables: list[tuple[str, Any, str]] = []
+    for key, value in config.to_dict().items():
+        if not isinstance(value, dict):
+            rows.append((key, value, sources.get(key, "default")))
+            continue
+        for name, item in value.items():
+            dotted = f"{key}.{name}"
+            if dotted in sources:
+                layer = sources[dotted]
+            elif key == "agent_config":
+                layer = f"agent preset {config.agent_preset!r}" if name in agent_preset else "agent default"
+            elif key == "scene_options":
+                layer = "scene default"
+            else:
+                layer = "default"
+            tables.append((dotted, item, layer))
+    return rows + tables
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -165,3 +165,30 @@ def test_bad_flag_values_name_the_flag_and_the_value_in_one_line(
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("engram: ") and err.count("\n") == 1 and named in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_print_config_names_the_layer_of_every_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train --print-config` (issue 22): a preset, a config file and a flag overriding both, each named."""
+    import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.toml").write_text("num_envs = 4\n[ppo]\ngamma = 0.5\nclip_coef = 0.3\n")
+    argv = ["train", "--scene", "halfcheetah-vel", "--agent", "trmrl", "--config", "mine.toml"]
+    assert main.main([*argv, "--ppo-option", "clip_coef=0.25", "--print-config"]) == 0
+    layers = {}
+    for line in capsys.readouterr().out.splitlines():
+        if " # " in line:
+            setting, layer = line.split(" # ")
+            layers[setting.split("=")[0].strip()] = (setting.split("=", 1)[1].strip(), layer)
+    assert layers["scene"] == ('"halfcheetah-vel"', "the command line")
+    assert layers["preset"] == ('"fast"', "default")
+    assert layers["num_envs"] == ("4", "config file mine.toml")  # over the preset's 16
+    assert layers["gamma"] == ("0.5", "config file mine.toml")  # over the preset's 0.9
+    assert layers["clip_coef"] == ("0.25", "the command line")  # over the file's 0.3
+    assert layers["policy_lr"] == ("0.0001", "preset 'fast'")
+    assert layers["init_std"] == ("0.2", "agent preset 'halfcheetah-vel'")
+    assert layers["wm_size"] == ("5", "agent default")
+    assert layers["seed"] == ("0", "default")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.toml"]  # nothing run, nothing written
