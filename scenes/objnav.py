@@ -926,18 +926,15 @@ class ObjNavBatch:
             cells[y, x] = CATEGORIES[obj.category].colour
         scale = max(1, min(width // apt.nx, height // apt.ny))
         image = cells.repeat(scale, axis=0).repeat(scale, axis=1)
-        ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
         px_per_m = scale / CELL
-        for px, py in (env.path or [])[:-1]:
-            near = (xs - px * px_per_m) ** 2 + (ys - py * px_per_m) ** 2 <= max(1.0, scale * 0.15) ** 2
-            image[near] = (250, 250, 250)
+        path = np.asarray(env.path or [], dtype=np.float64).reshape(-1, 2)[:-1]
+        fill_discs(image, path * px_per_m, max(1.0, scale * 0.15), (250, 250, 250))
         if env.position is not None:
-            ax, ay = env.position * px_per_m
-            image[(xs - ax) ** 2 + (ys - ay) ** 2 <= (scale * 0.8) ** 2] = (20, 20, 20)
+            fill_discs(image, env.position[None] * px_per_m, scale * 0.8, (20, 20, 20))
             tip = env.position + 0.4 * heading_vector(env.heading)
-            for t in np.linspace(0, 1, 4 * scale):
-                qx, qy = (env.position + t * (tip - env.position)) * px_per_m
-                image[(xs - qx) ** 2 + (ys - qy) ** 2 <= max(1.0, scale * 0.3) ** 2] = (255, 220, 40)
+            along = np.linspace(0, 1, 4 * scale)[:, None]
+            heading_line = (env.position + along * (tip - env.position)) * px_per_m
+            fill_discs(image, heading_line, max(1.0, scale * 0.3), (255, 220, 40))
         image = image[::-1]  # y up, as seen from above
         out = np.full((height, width, 3), 16, dtype=np.uint8)
         h, w = min(height, image.shape[0]), min(width, image.shape[1])
@@ -952,6 +949,23 @@ class ObjNavBatch:
 # -------------------------------------------------------------------------------------------------------------
 # Single env and scene
 # -------------------------------------------------------------------------------------------------------------
+
+
+def fill_discs(image: np.ndarray, centres: np.ndarray, radius: float, colour: tuple[int, int, int]) -> None:
+    """Set every pixel (x right, y down) within `radius` of any of the (N, 2) `centres` to `colour`: the pixels a
+    distance test over the whole image per centre selects, testing only each disc's bounding box (a 500-point
+    path on a 320x320 map drew in ~0.4 s that way)."""
+    if len(centres) == 0:
+        return
+    reach = int(np.ceil(radius)) + 1
+    offsets = np.arange(-reach, reach + 1)
+    base = np.floor(centres).astype(np.int64)
+    xs = base[:, 0, None, None] + offsets[None, None, :]  # (N, 1, K)
+    ys = base[:, 1, None, None] + offsets[None, :, None]  # (N, K, 1)
+    inside = (xs - centres[:, 0, None, None]) ** 2 + (ys - centres[:, 1, None, None]) ** 2 <= radius**2
+    inside &= (xs >= 0) & (xs < image.shape[1]) & (ys >= 0) & (ys < image.shape[0])
+    xs, ys = np.broadcast_arrays(xs, ys)
+    image[ys[inside], xs[inside]] = colour
 
 
 class ObjNavEnv(BatchOfOneEnv):

@@ -368,3 +368,20 @@ def test_a_memory_agent_learns_to_navigate_a_tiny_apartment() -> None:
     # SPL is logged per episode; an episode's SPL is at most 1 and only non-zero when it succeeded.
     assert all(0 <= m["spl"] <= m["success_rate"] for m in history) and "spl/0" in history[-1]
     assert any(m["spl"] > 0 for m in history)
+
+
+def test_discs_on_the_map_are_the_pixels_a_whole_image_distance_test_selects() -> None:
+    """`fill_discs` (the path and pose on the top-down map) touches only each disc's box, with the same result."""
+    from scenes.objnav import fill_discs
+
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(-5, 325, size=(200, 2))  # some near or past the edges
+    for radius in (1.0, 2.4, 6.5):
+        fast = np.zeros((320, 300, 3), np.uint8)
+        fill_discs(fast, centres, radius, (250, 250, 250))
+        slow = np.zeros_like(fast)
+        ys, xs = np.mgrid[0:320, 0:300]
+        for cx, cy in centres:
+            slow[(xs - cx) ** 2 + (ys - cy) ** 2 <= radius**2] = (250, 250, 250)
+        assert np.array_equal(fast, slow)
+        assert fast.any()
