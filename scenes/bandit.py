@@ -30,7 +30,18 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, validate_task
+from scenes.base import (
+    BatchOfOneEnv,
+    Scene,
+    Split,
+    Task,
+    TaskParam,
+    check_discrete_actions,
+    check_env_ids,
+    check_env_index,
+    check_not_ended,
+    validate_task,
+)
 
 NUM_ARMS = 2
 DEFAULT_PULLS = 10  # RL²'s smallest horizon, n = 10 (it also runs n = 100 and 500)
@@ -162,38 +173,6 @@ class BanditBatch:
         self._obs = np.ones((self.num_envs, 1), dtype=np.float32)
         self.reset(np.arange(self.num_envs))
 
-    # -- checks ---------------------------------------------------------------------------------------------
-    def _env_index(self, env_id: int) -> int:
-        if isinstance(env_id, bool) or not isinstance(env_id, int | np.integer):
-            raise TypeError(f"env_id must be an integer, got {env_id!r}")
-        if not 0 <= env_id < self.num_envs:
-            raise IndexError(f"env_id {env_id} out of range for {self.num_envs} envs")
-        return int(env_id)
-
-    def _env_ids(self, env_ids: np.ndarray | Sequence[int]) -> np.ndarray:
-        ids = np.asarray(env_ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise ValueError(f"env_ids must be a 1-D array of integers, got {env_ids!r}")
-        ids = ids.astype(np.int64, copy=False)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.num_envs):
-            raise IndexError(f"env_ids out of range for {self.num_envs} envs: {ids}")
-        return ids
-
-    def _actions(self, actions: np.ndarray | Sequence[int]) -> np.ndarray:
-        a = np.asarray(actions)
-        if a.shape != (self.num_envs,):
-            raise ValueError(f"actions must have shape ({self.num_envs},), got {a.shape}")
-        if a.dtype.kind not in "iu":
-            # Integral floats (a policy's argmax kept as float) are accepted; anything else is a bug.
-            as_int = a.astype(np.int64) if a.dtype.kind == "f" else None
-            if as_int is None or not np.array_equal(as_int, a):
-                raise ValueError(f"actions must be integers in [0, {NUM_ARMS}), got dtype {a.dtype}")
-            a = as_int
-        # Checked explicitly: a negative index would silently pick the other arm.
-        if a.min() < 0 or a.max() >= NUM_ARMS:
-            raise ValueError(f"actions must be integers in [0, {NUM_ARMS}), got {a.min()}..{a.max()}")
-        return a.astype(np.int64, copy=False)
-
     # -- BatchEnv -------------------------------------------------------------------------------------------
     @property
     def ended(self) -> np.ndarray:
@@ -204,13 +183,13 @@ class BanditBatch:
         self._probs[env_id] = (task["p_arm0"], task["p_arm1"])
 
     def get_task(self, env_id: int) -> Task:
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         return {"p_arm0": float(self._probs[i, 0]), "p_arm1": float(self._probs[i, 1])}
 
     def set_task(self, env_id: int, **params: Any) -> None:
         """Edit env `env_id`'s payout probabilities; every value is validated before anything changes. Takes
         effect on the next pull, also one whose episode has already been reset."""
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         self._write_task(i, validate_task(self.task_params, self.get_task(i), params))
 
     def reset(self, env_ids: np.ndarray | Sequence[int], seeds: Sequence[int] | None = None) -> np.ndarray:
@@ -218,7 +197,7 @@ class BanditBatch:
 
         With `seeds`, env `env_ids[k]` gets a new Generator seeded with `seeds[k]`; without, each env's
         Generator continues. Either way the uniform number for the coming pull is drawn here."""
-        ids = self._env_ids(env_ids)
+        ids = check_env_ids(env_ids, self.num_envs)
         if seeds is not None:
             if len(seeds) != len(ids):
                 raise ValueError(f"need one seed per env id: got {len(seeds)} seeds for {len(ids)} envs")
@@ -235,14 +214,8 @@ class BanditBatch:
         """Pull one arm in every env. Returns obs (N, 1) float32 (all 1.0), reward (N,) float64 in {0, 1},
         terminated (N,) (always True: a pull is an episode), truncated (N,) (always False) and info
         {"optimal": (N,) bool, whether the pulled arm has the highest probability, ties included}."""
-        a = self._actions(actions)
-        if self._ended.any():
-            ids = np.flatnonzero(self._ended)
-            shown = ", ".join(map(str, ids[:10])) + (" ..." if ids.size > 10 else "")
-            raise RuntimeError(
-                f"env(s) {shown} ended their episode and were not reset; BatchEnv has no auto-reset, "
-                "call reset(env_ids) for them before the next step"
-            )
+        a = check_discrete_actions(actions, self.num_envs, NUM_ARMS)
+        check_not_ended(self._ended)
         pulled = self._probs[np.arange(self.num_envs), a]
         # u ~ U[0, 1): p = 1 always pays, p = 0 never does.
         reward = (self._uniform < pulled).astype(np.float64)
@@ -256,7 +229,7 @@ class BanditBatch:
 
     def render_frame(self, env_id: int, width: int = 480, height: int = 480) -> np.ndarray:
         """Env `env_id` as `draw_bandit` pictures it: its arms' probabilities and its most recent pull."""
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         return draw_bandit(width, height, self._probs[i], int(self._last_arm[i]), float(self._last_reward[i]))
 
     def close(self) -> None:

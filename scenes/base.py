@@ -332,6 +332,58 @@ TIME_HORIZON = TaskParam(
 )
 
 
+# -------------------------------------------------------------------------------------------- batch checks
+# What every batched env checks before it steps or resets (the vectorised gridworlds and bandit, navigation).
+
+
+def check_env_index(env_id: int, num_envs: int) -> int:
+    if isinstance(env_id, bool) or not isinstance(env_id, int | np.integer):
+        raise TypeError(f"env_id must be an integer, got {env_id!r}")
+    if not 0 <= env_id < num_envs:
+        raise IndexError(f"env_id {env_id} out of range for {num_envs} envs")
+    return int(env_id)
+
+
+def check_env_ids(env_ids: np.ndarray | Sequence[int], num_envs: int) -> np.ndarray:
+    ids = np.asarray(env_ids)
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"env_ids must be a 1-D array of integers, got {env_ids!r}")
+    ids = ids.astype(np.int64, copy=False)
+    if ids.size and (ids.min() < 0 or ids.max() >= num_envs):
+        raise IndexError(f"env_ids out of range for {num_envs} envs: {ids}")
+    return ids
+
+
+def check_discrete_actions(
+    actions: np.ndarray | Sequence[int], num_envs: int, num_actions: int
+) -> np.ndarray:
+    """`actions` as (num_envs,) int64 in [0, num_actions); integral floats (a policy's argmax kept as float)
+    are accepted, anything else is a ValueError. Checked explicitly: a negative action would silently index
+    from the end of a lookup table."""
+    a = np.asarray(actions)
+    if a.shape != (num_envs,):
+        raise ValueError(f"actions must have shape ({num_envs},), got {a.shape}")
+    if a.dtype.kind not in "iu":
+        as_int = a.astype(np.int64) if a.dtype.kind == "f" and np.isfinite(a).all() else None
+        if as_int is None or not np.array_equal(as_int, a):
+            raise ValueError(f"actions must be integers in [0, {num_actions}), got dtype {a.dtype}")
+        a = as_int
+    if a.min() < 0 or a.max() >= num_actions:
+        raise ValueError(f"actions must be integers in [0, {num_actions}), got {a.min()}..{a.max()}")
+    return a.astype(np.int64, copy=False)
+
+
+def check_not_ended(ended: np.ndarray) -> None:
+    """A batched env has no auto-reset: stepping an env whose episode ended is a caller's bug, named."""
+    if ended.any():
+        ids = np.flatnonzero(ended)
+        shown = ", ".join(map(str, ids[:10])) + (" ..." if ids.size > 10 else "")
+        raise RuntimeError(
+            f"env(s) {shown} ended their episode and were not reset; BatchEnv has no auto-reset, "
+            "call reset(env_ids) for them before the next step"
+        )
+
+
 @dataclass
 class Scene(ABC):
     """A task distribution. Subclasses set the class attributes and implement `sample_task` and the factories.

@@ -64,6 +64,10 @@ from scenes.base import (
     Split,
     Task,
     TaskParam,
+    check_discrete_actions,
+    check_env_ids,
+    check_env_index,
+    check_not_ended,
     splitmix64,
     validate_task,
 )
@@ -344,50 +348,10 @@ class _GridBatch(ABC):
         """Steps taken in each env's current episode (a copy)."""
         return self._t.copy()
 
-    def _env_index(self, env_id: int) -> int:
-        if isinstance(env_id, bool) or not isinstance(env_id, int | np.integer):
-            raise TypeError(f"env_id must be an integer, got {env_id!r}")
-        if not 0 <= env_id < self.num_envs:
-            raise IndexError(f"env_id {env_id} out of range for {self.num_envs} envs")
-        return int(env_id)
-
-    def _env_ids(self, env_ids: np.ndarray | Sequence[int]) -> np.ndarray:
-        ids = np.asarray(env_ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise ValueError(f"env_ids must be a 1-D array of integers, got {env_ids!r}")
-        ids = ids.astype(np.int64, copy=False)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.num_envs):
-            raise IndexError(f"env_ids out of range for {self.num_envs} envs: {ids}")
-        return ids
-
-    def _actions(self, actions: np.ndarray | Sequence[int]) -> np.ndarray:
-        a = np.asarray(actions)
-        if a.shape != (self.num_envs,):
-            raise ValueError(f"actions must have shape ({self.num_envs},), got {a.shape}")
-        if a.dtype.kind not in "iu":
-            # Integral floats (e.g. a policy's argmax kept as float) are accepted; anything else is a bug.
-            as_int = a.astype(np.int64) if a.dtype.kind == "f" else None
-            if as_int is None or not np.array_equal(as_int, a):
-                raise ValueError(f"actions must be integers in [0, {NUM_ACTIONS}), got dtype {a.dtype}")
-            a = as_int
-        # Checked explicitly: a negative action would silently wrap around in the lookup table.
-        if a.min() < 0 or a.max() >= NUM_ACTIONS:
-            raise ValueError(f"actions must be integers in [0, {NUM_ACTIONS}), got {a.min()}..{a.max()}")
-        return a
-
-    def _check_not_ended(self) -> None:
-        if self._ended.any():
-            ids = np.flatnonzero(self._ended)
-            shown = ", ".join(map(str, ids[:10])) + (" ..." if ids.size > 10 else "")
-            raise RuntimeError(
-                f"env(s) {shown} ended their episode and were not reset; BatchEnv has no auto-reset, "
-                "call reset(env_ids) for them before the next step"
-            )
-
     def _move(self, actions: np.ndarray | Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Validate, move every agent and count the step: returns the new cells and step counters."""
-        a = self._actions(actions)
-        self._check_not_ended()
+        a = check_discrete_actions(actions, self.num_envs, NUM_ACTIONS)
+        check_not_ended(self._ended)
         cell = _NEXT_CELL[a * NUM_CELLS + self._cell]
         t = self._t + 1
         self._cell, self._t = cell, t
@@ -398,7 +362,7 @@ class _GridBatch(ABC):
 
         `seeds` is accepted for the `BatchEnv` interface and checked for length; the dynamics use no
         randomness (the start cell is part of the task), so it changes nothing."""
-        ids = self._env_ids(env_ids)
+        ids = check_env_ids(env_ids, self.num_envs)
         if seeds is not None and len(seeds) != len(ids):
             raise ValueError(f"need one seed per env id: got {len(seeds)} seeds for {len(ids)} envs")
         self._cell[ids] = self._start_cells(ids)
@@ -410,7 +374,7 @@ class _GridBatch(ABC):
     def set_task(self, env_id: int, **params: Any) -> None:
         """Edit env `env_id`'s task; all values are validated before anything changes. Takes effect on the
         next `step`, also mid-episode (a moved start applies at the next reset)."""
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         new_task = validate_task(self.task_params, self.get_task(i), params)
         self._write_task(i, new_task)
 
@@ -482,7 +446,7 @@ class DarkKeyToDoorBatch(_GridBatch):
         return self._OBS[(self._t[ids] * 2 + self._has_key[ids]) * NUM_CELLS + self._cell[ids]]
 
     def get_task(self, env_id: int) -> Task:
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         key, door, start = int(self._key[i]), int(self._door[i]), int(self._start[i])
         return _dktd_task(key, door, start)
 
@@ -510,7 +474,7 @@ class DarkKeyToDoorBatch(_GridBatch):
     def render_frame(self, env_id: int, width: int = 480, height: int = 480) -> np.ndarray:
         """The room as the viewer sees it: key and door drawn (tinted cells, outlined glyphs) although the
         agent cannot see them; the agent turns gold while it holds the key, and the key glyph fades."""
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         canvas = _Canvas(width, height)
         canvas.room()
         has_key = bool(self._has_key[i])
@@ -553,7 +517,7 @@ class DarkroomBatch(_GridBatch):
         return self._OBS[self._cell[ids]]
 
     def get_task(self, env_id: int) -> Task:
-        goal = int(self._goal[self._env_index(env_id)])
+        goal = int(self._goal[check_env_index(env_id, self.num_envs)])
         return {"goal_x": goal % GRID, "goal_y": goal // GRID}
 
     def step(
@@ -572,7 +536,7 @@ class DarkroomBatch(_GridBatch):
 
     def render_frame(self, env_id: int, width: int = 480, height: int = 480) -> np.ndarray:
         """The room with the (invisible to the agent) goal drawn as a green target."""
-        i = self._env_index(env_id)
+        i = check_env_index(env_id, self.num_envs)
         canvas = _Canvas(width, height)
         canvas.room()
         goal = int(self._goal[i])

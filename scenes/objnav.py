@@ -84,6 +84,8 @@ from scenes.base import (
     Split,
     Task,
     TaskParam,
+    check_discrete_actions,
+    check_not_ended,
     splitmix64,
     validate_task,
 )
@@ -733,15 +735,8 @@ class ObjNavBatch:
     def step(
         self, actions: np.ndarray | Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        a = np.asarray(actions)
-        if a.shape != (self.num_envs,) or (a.dtype.kind == "f" and not np.array_equal(a, a.astype(np.int64))):
-            raise ValueError(f"actions must be {self.num_envs} integers in [0, {len(ACTIONS)})")
-        a = a.astype(np.int64)
-        if a.min() < 0 or a.max() >= len(ACTIONS):
-            raise ValueError(f"actions must be integers in [0, {len(ACTIONS)}), got {a.min()}..{a.max()}")
-        ended = [i for i, env in enumerate(self._envs) if env.ended]
-        if ended:
-            raise RuntimeError(f"env(s) {ended[:10]} ended their episode; reset them before the next step")
+        a = check_discrete_actions(actions, self.num_envs, len(ACTIONS))
+        check_not_ended(np.array([env.ended for env in self._envs]))
         n = self.num_envs
         reward = np.zeros(n, dtype=np.float32)
         terminated = np.zeros(n, dtype=bool)

@@ -108,7 +108,15 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Split, Task, TaskParam, validate_task
+from scenes.base import (
+    BatchOfOneEnv,
+    Split,
+    Task,
+    TaskParam,
+    check_discrete_actions,
+    check_not_ended,
+    validate_task,
+)
 from scenes.objnav import (
     ACTIONS,
     ANY_GOAL,
@@ -995,15 +1003,8 @@ class HabitatObjNavBatch:
     def step(
         self, actions: np.ndarray | Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        a = np.asarray(actions)
-        if a.shape != (self.num_envs,) or (a.dtype.kind == "f" and not np.array_equal(a, a.astype(np.int64))):
-            raise ValueError(f"actions must be {self.num_envs} integers in [0, {len(ACTIONS)})")
-        a = a.astype(np.int64)
-        if a.min() < 0 or a.max() >= len(ACTIONS):
-            raise ValueError(f"actions must be integers in [0, {len(ACTIONS)}), got {a.min()}..{a.max()}")
-        ended = np.flatnonzero(self._ended).tolist()
-        if ended:
-            raise RuntimeError(f"env(s) {ended[:10]} ended their episode; reset them before the next step")
+        a = check_discrete_actions(actions, self.num_envs, len(ACTIONS))
+        check_not_ended(self._ended)
         for worker, action in zip(self._workers, a, strict=True):
             worker.send("step", int(action))
         results = _gather(self._workers)
