@@ -6,7 +6,7 @@ spelled out, so a run says exactly what it ran with and `--config` of that file 
 
 Presets:
 * `paper` — the hyper-parameters a paper gives. TrMRL on MuJoCo / Meta-World: the table of
-  ../shared/reference/trmrl.md (AdamW, separate policy / value learning rates, no advantage normalisation, no
+  docs/reference/trmrl.md (AdamW, separate policy / value learning rates, no advantage normalisation, no
   gradient clipping, entropy 0). Memo / FCT / RMT: Memo's navigation PPO settings (memo.md; its gridworld
   results used AMAGO, an off-policy learner, so there is no PPO setting to copy there) — deviation: a
   constant learning rate, no warm-up / cosine schedule, and no ReLIC partial updates.

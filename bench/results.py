@@ -74,7 +74,7 @@ class Experiment:
     minutes: float | None = None
 
 
-# ../shared/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a scripted agent
+# docs/reference/memo.md, measured on these machines: uniform random 2.5 per 500-step trial; a scripted agent
 # that knows key and door scores ≈100 on this version (README, deviations).
 DKTD_REFERENCES = (("random", 2.5), ("target 60", 60.0), ("knows key and door", 100.0))
 

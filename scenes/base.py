@@ -11,7 +11,7 @@ Its environments are plain Gymnasium environments with two additions (`TaskEnv`)
 
 Batches of environments (`BatchEnv`) are what the trial wrapper and the trainer step: the gridworlds implement
 them natively in NumPy; MuJoCo scenes use `EnvList`, a plain synchronous loop (on 2 cores a subprocess vector
-env is IPC-bound and slower, see ../shared/reference/landscape.md).
+env is IPC-bound and slower, see docs/reference/landscape.md).
 """
 
 from __future__ import annotations

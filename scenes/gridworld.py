@@ -595,7 +595,7 @@ class DarkKeyToDoor(Scene):
     key and then onto the door. A trial is 500 steps of back-to-back episodes on one task, so an agent that
     remembers where it found the key and the door can open the door many times. Mean 500-step trial return
     on this implementation (2,000 trials): random policy 2.5 (std 2.6), a scripted agent that knows key and
-    door (greedy path) 100.2 (std 51). ../shared/reference/memo.md lists 88.9 for the scripted agent: that
+    door (greedy path) 100.2 (std 51). docs/reference/memo.md lists 88.9 for the scripted agent: that
     was measured on AMAGO's env, which spends one extra step per episode on its reset (see Deviations);
     with that step added the same scripted agent scores 88.6 in simulation.
 

@@ -10,7 +10,7 @@ simulated Sawyer arm. Its meta-RL benchmarks:
 - ML45: 45 train environments and 5 held-out test environments, 50 variations each.
 
 TrMRL (Melo, ICML 2022) trains on the train tasks with 10 episodes of 500 steps per trial and reports the
-success rate on train and test tasks (../shared/reference/trmrl.md).
+success rate on train and test tasks (docs/reference/trmrl.md).
 
 How a Meta-World task becomes an Engram task dict (the schema the GUI's task editor draws):
 

@@ -9,7 +9,7 @@ reading its schema and drawing tasks work without it; making an environment with
 
 ## What was run here
 habitat-sim could not be installed on the development machines (it is conda-only upstream; the PyPI entries are
-stale or pure-Python shells; ../shared/reference/landscape.md), so the simulator path of this module
+stale or pure-Python shells; docs/reference/landscape.md), so the simulator path of this module
 (`HabitatEpisodes`, the worker processes, `HabitatObjNavBatch`, `ObjNavHabitatEnv`) was written against
 habitat-sim 0.3.x's documented and source-level API but has never been executed here. What the tests run is
 everything around it: the pure mapping functions (observation assembly from synthetic RGB / depth arrays and a

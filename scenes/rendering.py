@@ -3,7 +3,7 @@
 Why offscreen `mujoco.Renderer` and not an on-screen GL widget: MuJoCo's renderer needs a compatibility-profile
 context and rebinds framebuffer 0, which fights Qt's own framebuffer; GL contexts also belong to one thread.
 So the thread that owns an environment renders into NumPy here, and the GUI only paints the array
-(../shared/reference/landscape.md). With software GL (EGL on llvmpipe) shadows, reflections and the skybox
+(docs/reference/landscape.md). With software GL (EGL on llvmpipe) shadows, reflections and the skybox
 dominate the cost, so they are off by default (≈5× faster frames on these machines), and so is multisample
 anti-aliasing (Meta-World's models ask for 4×, another 3× in software GL).
 """

@@ -11,7 +11,7 @@ operating system puts the two on the two cores.
 Each group is a plain `Trials` of its own (its own task and reset stream), so the tokens, boundaries and task
 edits are exactly those of `Trials`. What crosses the pipe per step is one group's actions one way and its
 `TrialTokens` / `TrialStepResult` the other: one message per group and step, not per env, which is why this
-suits 2 cores better than a vector env with a process per env (../shared/reference/landscape.md measured
+suits 2 cores better than a vector env with a process per env (docs/reference/landscape.md measured
 gymnasium's `AsyncVectorEnv` at 0.4x of a synchronous loop there). Step messages are the arrays' bytes laid
 end to end (`StepLayout`), not pickles: pickling a step's tokens and result and unpickling them cost ≈ 65 µs
 here, as much as stepping 1.5 HalfCheetahs, and a pipe round trip of a pickled step took ≈ 300 µs.
