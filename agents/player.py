@@ -101,9 +101,10 @@ class Player:
         self._pending_weights = {k: v.detach().clone() for k, v in state_dict.items()}
 
     def _apply_pending_weights(self) -> None:
-        if self._pending_weights is not None:
-            self.agent.load_state_dict(self._pending_weights)
-            self._pending_weights = None
+        """Take the pending weights; weights that do not load are dropped (raised once, not at every trial)."""
+        pending, self._pending_weights = self._pending_weights, None
+        if pending is not None:
+            self.agent.load_state_dict(pending)
 
     # --------------------------------------------------------------------------------------------- acting
     def step(self, trace: bool = False) -> PlayerStep:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
@@ -446,6 +447,27 @@ def test_a_killed_training_process_is_a_banner_and_its_run_resumes(
     resumed.iterate()
     resumed.close()
     assert first >= 1 and resumed.iteration == first + 1
+
+
+def test_an_error_inside_the_running_player_is_a_banner_and_the_player_goes_on(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    """Weights that cannot load reach the player mid-run (the fault: an exception inside the player thread while
+    it acts): one banner line, the player keeps its weights and steps on; the bad weights are not retried."""
+    window = make_window()
+    window.controls.follow_check.setChecked(True)
+    step_and_wait(qtbot, window)
+    architecture = window.player_worker._architecture
+    window.player_worker.offer_weights(7, {"not.a.weight": torch.zeros(1)}, architecture)
+    window.set_speed(None)
+    window.play()
+    qtbot.waitUntil(lambda: "player" in window.banner.text(), timeout=WAIT_MS)  # at the next trial start
+    assert "\n" not in window.banner.text()
+    window.banner.hide()
+    window.play()
+    steps = window.player_worker.steps
+    qtbot.waitUntil(lambda: window.player_worker.steps > steps + 20, timeout=WAIT_MS)  # trials start again
+    assert window.banner.isHidden()
 
 
 def test_ctrl_q_quits(make_window: MakeWindow, qtbot: Any) -> None:
