@@ -39,7 +39,7 @@ from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from agents.advantages import trial_gae
 from agents.base import Agent, EvalOutput
-from agents.distributed import any_rank, average_gradients, mean_across_ranks, sum_across_ranks, world_size
+from agents.distributed import average_gradients, mean_across_ranks, sum_across_ranks, world_size
 from agents.rollout import Rollout
 
 MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
@@ -238,7 +238,8 @@ def ppo_update(
 
     A non-finite loss or gradient restores the weights and optimiser state from before this update, skips
     the rest of it, and reports `nan_skipped = 1`: one bad batch never poisons the run. `should_stop` is
-    polled before every minibatch: when it returns True the same restore happens and `UpdateInterrupted` is
+    polled at every minibatch (before its optimiser step): when it returns True on any rank the same restore
+    happens and `UpdateInterrupted` is
     raised, so a stop request never waits for a long update nor leaves it half applied.
     """
     advantages, returns = trial_gae(
@@ -278,11 +279,6 @@ def ppo_update(
     for _ in range(config.update_epochs):
         order = minibatch_order(units, generator)
         for start in range(0, minibatches * per_minibatch, per_minibatch):
-            if any_rank(should_stop is not None and should_stop()):
-                agent.load_state_dict(last_good[0])
-                optimizer.load_state_dict(last_good[1])
-                agent.eval()
-                raise UpdateInterrupted
             chosen = order[start : start + per_minibatch]
             if chosen.numel() == 0:
                 # This rank's rollout was cut short (straggler cutoff) and has no steps left for this
@@ -330,7 +326,14 @@ def ppo_update(
 
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-            loss = average_gradients(parameters, loss)  # across ranks; the loss as-is in one process
+            # Across ranks (the loss and the stop request as-is in one process): a stop asked for on any rank
+            # ends the update on every rank before this minibatch's step.
+            loss, stop = average_gradients(parameters, loss, should_stop is not None and should_stop())
+            if stop:
+                agent.load_state_dict(last_good[0])
+                optimizer.load_state_dict(last_good[1])
+                agent.eval()
+                raise UpdateInterrupted
             if not _finite(loss, agent):
                 agent.load_state_dict(last_good[0])
                 optimizer.load_state_dict(last_good[1])

@@ -230,15 +230,25 @@ def collect_rollout(
     on_step: Callable[[], None] | None = None,
     deterministic: bool = False,
     training: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> tuple[Rollout, TrialTokens]:
     """Act for `num_trials` whole trials from `tokens` (which must start a trial); return the rollout and
     the tokens that start the next trial. Memory is rebuilt from the trial start, so no agent state is
     carried between rollouts. `generator` drives action sampling and the agent's rollout options;
     `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop);
     `deterministic` acts with the policy's mean / most likely action (evaluation); `training=False` runs
-    the agent as at inference (Memo's fixed segment length)."""
+    the agent as at inference (Memo's fixed segment length); `options`, if given, are the agent's rollout
+    options instead of a draw with `generator` (ranks of one run share them)."""
     rollout, (next_tokens,) = _collect(
-        _InlineGroup(trials), agent, [tokens], num_trials, generator, on_step, deterministic, training
+        _InlineGroup(trials),
+        agent,
+        [tokens],
+        num_trials,
+        generator,
+        on_step,
+        deterministic,
+        training,
+        options,
     )
     return rollout, next_tokens
 
@@ -250,11 +260,12 @@ def collect_rollout_overlapped(
     num_trials: int = 1,
     generator: torch.Generator | None = None,
     on_step: Callable[[], None] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[Rollout, list[TrialTokens]]:
     """As `collect_rollout`, over the groups of a `TrialsProcess` (`tokens`: each group's, from its `reset`):
     the agent acts for one group while the worker steps the other's envs. The rollout's rows are group 0's
     envs, then group 1's; each group keeps its own memory state, as separate batches would."""
-    return _collect(trials, agent, tokens, num_trials, generator, on_step, False, True)
+    return _collect(trials, agent, tokens, num_trials, generator, on_step, False, True, options)
 
 
 @contextmanager
@@ -355,6 +366,7 @@ def _collect(
     on_step: Callable[[], None] | None,
     deterministic: bool,
     training: bool,
+    options: dict[str, Any] | None,
 ) -> tuple[Rollout, list[TrialTokens]]:
     """Step every group `num_trials` trials: group g's actions are sent before group g+1 acts, and its
     result is received just before group g acts again, so a worker steps one group while the agent acts for
@@ -371,7 +383,8 @@ def _collect(
     device = agent.device
     bootstrap: list[Tensor] | None = None
     with intra_op_threads(1):
-        options = agent.rollout_options(generator, training)
+        if options is None:
+            options = agent.rollout_options(generator, training)
         states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
         records = [_GroupSteps(with_task, groups.success_key, groups.score_keys) for _ in tokens]
         try:

@@ -100,6 +100,8 @@ MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more e
 LATEST_EVERY_S = 180.0
 # The straggler cutoff cuts no rollout before this share of it (habitat-baselines' SHORT_ROLLOUT_THRESHOLD).
 CUT_AFTER = 0.25
+# Mixed into the seed of the rollout-options stream (rank_seed), apart from the ranks' action streams.
+OPTIONS_STREAM = 1
 
 
 class TrainingStopped(Exception):
@@ -251,12 +253,10 @@ class Trainer:
         self._lock = threading.Condition()
         self._paused = False
         self._stopping = False
-        # DD-PPO's straggler cutoff, across ranks only (ppo.sync_fraction < 1).
-        self._cutoff = (
-            RolloutCutoff(config.ppo.sync_fraction)
-            if self.ranks.world_size > 1 and config.ppo.sync_fraction < 1
-            else None
-        )
+        # Across ranks, stop requests (and DD-PPO's straggler cutoff, ppo.sync_fraction < 1) are read from the
+        # store at every env step, not agreed by a collective: a collective per step put the ranks in lockstep
+        # and cost ~2 ms of wake-ups per step on a busy 2-core machine (docs/benchmarks.md, "Scaling out").
+        self._cutoff = RolloutCutoff(config.ppo.sync_fraction) if self.ranks.world_size > 1 else None
         self._rollout_step = 0
         self._stop_sent = False
 
@@ -358,16 +358,16 @@ class Trainer:
         return self.env_steps >= self.config.total_steps
 
     def _gate(self) -> None:
-        """Called before every env step: wait while paused, raise TrainingStopped when asked to stop (on any
-        rank: every rank stops at the same step). With the straggler cutoff, ranks do not step in lockstep:
-        stop requests and finished rollouts are read from the store, and a rank past a quarter of its
-        rollout cuts it short (RolloutCut) once enough ranks have finished theirs."""
+        """Called before every env step: wait while paused, raise TrainingStopped when asked to stop. Across
+        ranks (which do not step in lockstep) stop requests and finished rollouts are read from the store:
+        every rank stops within a step of a request on any rank, and with the straggler cutoff a rank past a
+        quarter of its rollout cuts it short (RolloutCut) once enough ranks have finished theirs."""
         with self._lock:
             while self._paused and not self._stopping:
                 self._lock.wait()
             stopping = self._stopping
         if self._cutoff is None:
-            if any_rank(stopping):
+            if stopping:
                 raise TrainingStopped
             return
         if stopping and not self._stop_sent:
@@ -414,12 +414,20 @@ class Trainer:
     def collect(self, seed: int) -> Rollout:
         """The iteration's rollout: `trials_per_iteration` trials per env from a reset with `seed`."""
         trials = self.config.trials_per_iteration
+        # The agent's rollout options (Memo's jittered segment length) are drawn once per iteration from a
+        # stream every rank shares, so a batch split over ranks is segmented as one process would segment it,
+        # and no rank's update waits for another's longer segments at each gradient all-reduce.
+        options = self.agent.rollout_options(
+            torch.Generator().manual_seed(rank_seed(self.config.seed, 0, self.iteration, OPTIONS_STREAM))
+        )
         if isinstance(self.trials, TrialsProcess):
             return collect_rollout_overlapped(
-                self.trials, self.agent, self.trials.reset(seed), trials, self.generator, self._gate
+                self.trials, self.agent, self.trials.reset(seed), trials, self.generator, self._gate, options
             )[0]
         tokens = self.trials.reset(seed=seed)
-        return collect_rollout(self.trials, self.agent, tokens, trials, self.generator, self._gate)[0]
+        return collect_rollout(
+            self.trials, self.agent, tokens, trials, self.generator, self._gate, options=options
+        )[0]
 
     def iterate(self) -> dict[str, float]:
         """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped during the
@@ -432,7 +440,7 @@ class Trainer:
         try:
             rollout: Rollout | None = self.collect(self._iteration_seed())
         except TrainingStopped:
-            if self._cutoff is None:  # every rank stopped at this same step
+            if self._cutoff is None:  # one process
                 raise
             rollout = None
         if self._cutoff is not None:  # the ranks finished apart: they agree before the update
