@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -25,8 +26,13 @@ if TYPE_CHECKING:
     from scenes.base import Scene
 
 EXIT_USAGE = 2
-PRESETS = ("fast", "paper", "default")  # agents.config.PRESETS, without importing torch for --help
 DEMO_VIDEO_SECONDS = 10.0
+
+
+def preset_names() -> list[str]:
+    """The presets of agents/presets.toml, read without importing torch (agents.config.PRESETS) for --help."""
+    return list(tomllib.loads((Path(__file__).parent / "agents" / "presets.toml").read_text())["presets"])
+
 
 GUI_HELP = """\
 The GUI needs a display. Over SSH use X forwarding (ssh -X), or run under a virtual display:
@@ -602,7 +608,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--agent", help="agent name (see `agents`); required unless --config or --resume has it"
     )
-    train.add_argument("--preset", choices=PRESETS, help="hyper-parameter preset (default: fast)")
+    train.add_argument(
+        "--preset",
+        choices=preset_names(),
+        help="hyper-parameter preset of agents/presets.toml (default: fast)",
+    )
     train.add_argument("--steps", type=int, help="environment steps to train for (default: the preset's)")
     train.add_argument("--num-envs", type=int, help="trials stepped in parallel (default: the preset's)")
     train.add_argument(

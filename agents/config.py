@@ -1,24 +1,14 @@
-"""Training configuration: one dataclass, named presets per (agent, scene), TOML in and out.
+"""Training configuration: one dataclass, the preset table (agents/presets.toml), TOML in and out.
 
-Resolution order (later wins): the preset for (agent, scene) -> a TOML config file -> command-line flags.
-The run directory stores the fully resolved config, every agent hyper-parameter and every PPO setting
-spelled out, so a run says exactly what it ran with and `--config` of that file repeats it.
-
-Presets:
-* `paper` — the hyper-parameters a paper gives. TrMRL on MuJoCo / Meta-World: the table of
-  docs/reference/trmrl.md (AdamW, separate policy / value learning rates, no advantage normalisation, no
-  gradient clipping, entropy 0). Memo / FCT / RMT: Memo's navigation PPO settings (memo.md; its gridworld
-  results used AMAGO, an off-policy learner, so there is no PPO setting to copy there) — deviation: a
-  constant learning rate, no warm-up / cosine schedule, and no ReLIC partial updates.
-* `fast` — settings chosen to show learning within minutes on a 2-core CPU: smaller models, larger learning
-  rates, fewer epochs, and on MuJoCo running observation standardisation (CleanRL's). Not the papers'
-  numbers; the resolved config shows every difference.
-* `default` — CleanRL's PPO defaults, for any (agent, scene).
+Resolution order (later wins): the agent's and PPO's defaults -> the preset table's rows for (preset, scene,
+agent) -> a TOML config file -> command-line flags. `resolve_config` can record, per value, the layer it came
+from (`train --print-config`). The run directory stores the fully resolved config, every agent
+hyper-parameter and every PPO setting spelled out, so a run says exactly what it ran with and `--config` of
+that file repeats it. What each preset is for, and why each of its values: agents/presets.toml.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field
@@ -33,7 +23,6 @@ from agents.ppo import PPOConfig
 from agents.registry import AGENTS, make_spec
 from scenes.registry import SCENES, make_scene
 
-PRESETS: tuple[str, ...] = ("fast", "paper", "default")
 SEED_MAX = 2**32 - 1  # seeds reach NumPy (which refuses negatives) and torch: one range for every command
 
 
@@ -119,194 +108,72 @@ def _scene_ids() -> list[str]:
 
 # ---------------------------------------------------------------------------------------------------- presets
 
-_MUJOCO = ("halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-goal")
-_GRIDWORLD = ("dark-key-to-door", "darkroom")
-_PRENORM_AGENTS = ("memo", "fct", "rmt")
-
-# TrMRL paper settings shared by every task (trmrl.md, "Training"); garage builds torch's AdamW with its
-# defaults (weight decay 0.01, eps 1e-8). The separate value function has its own optimiser and loss in
-# garage, so its loss weight is 1.
-_TRMRL_PAPER_PPO = {
-    "value_coef": 1.0,
-    "entropy_coef": 0.0,
-    "max_grad_norm": 0.0,
-    "normalize_advantages": False,
-    "weight_decay": 0.01,
-    "adam_eps": 1e-8,
-    "update_epochs": 10,
-    # Minibatches of single time steps drawn from every task's trial, each with its window (the official
-    # trainer's 256 / 32-step minibatches).
-    "minibatch_unit": "step",
-}
-_TRMRL_PAPER: dict[str, dict[str, Any]] = {  # per-task columns of trmrl.md's table
-    "halfcheetah-vel": {
-        "agent_preset": "halfcheetah-vel",
-        "num_envs": 20,
-        "total_steps": 20_000_000,
-        "ppo": {"gamma": 0.9, "gae_lambda": 0.8, "clip_coef": 0.1, "policy_lr": 3e-5, "value_lr": 2.5e-4},
-    },
-    "halfcheetah-dir": {
-        "agent_preset": "halfcheetah-dir",
-        "num_envs": 20,
-        "total_steps": 40_000_000,
-        "ppo": {"gamma": 0.9, "gae_lambda": 0.8, "clip_coef": 0.2, "policy_lr": 3e-5, "value_lr": 3e-5},
-    },
-    "ant-dir": {
-        "agent_preset": "ant-dir",
-        "num_envs": 20,
-        "total_steps": 40_000_000,
-        "ppo": {"gamma": 0.92, "gae_lambda": 0.8, "clip_coef": 0.2, "policy_lr": 3e-5, "value_lr": 3e-5},
-    },
-    "metaworld": {
-        "agent_preset": "metaworld",
-        "num_envs": 25,
-        "total_steps": 50_000_000,
-        "ppo": {
-            "gamma": 0.9,
-            "gae_lambda": 0.95,
-            "clip_coef": 0.2,
-            "policy_lr": 5e-5,
-            "value_lr": 5e-5,
-            "minibatch_steps": 32,
-        },
-    },
-}
-# AntGoal lives in a side branch of the official code with no settings of its own: it takes Ant-Dir's, in every
-# preset (the paper table's column and the agent's initial std / output gain).
-_SETTINGS_OF = {"ant-goal": "ant-dir"}
-_TRMRL_PAPER["ant-goal"] = _TRMRL_PAPER[_SETTINGS_OF["ant-goal"]]
-
-# Memo's navigation PPO (memo.md "Training"): clip 0.2, 4 epochs, value 0.5, entropy 0.01, Adam 3e-4 (the
-# middle of 2e-4 - 4e-4), grad-norm 0.2, gamma 0.99, lambda 0.95.
-_MEMO_PAPER_PPO = {
-    "clip_coef": 0.2,
-    "update_epochs": 4,
-    "value_coef": 0.5,
-    "entropy_coef": 0.01,
-    "policy_lr": 3e-4,
-    "value_lr": 3e-4,
-    "max_grad_norm": 0.2,
-    "gamma": 0.99,
-    "gae_lambda": 0.95,
-    "minibatch_steps": 2048,
-}
-
-# Fast presets: what learns within minutes here. Transformer sizes shrink to what 2 cores step quickly.
-_FAST_TRANSFORMER = {
-    "trmrl": {"d_model": 64, "n_heads": 4, "d_ff": 256, "n_layers": 2},
-    "memo": {"d_model": 64, "n_heads": 4, "d_ff": 256},
-    "fct": {"d_model": 64, "n_heads": 4, "d_ff": 256},
-    "rmt": {"d_model": 64, "n_heads": 4, "d_ff": 256},
-    "rl2": {"hidden_size": 128},
-}
-_FAST_PPO = {"policy_lr": 3e-4, "value_lr": 3e-4, "update_epochs": 4, "max_grad_norm": 0.5}
+PRESET_TABLE = Path(__file__).with_name("presets.toml")
+_MATCH_KEYS = ("preset", "where", "agents")
 
 
-def _paper_discount(table: str) -> dict[str, float]:
-    """γ and GAE λ of a column of TrMRL's table (the fast presets keep the paper's horizon per task)."""
-    paper = _TRMRL_PAPER[table]["ppo"]
-    return {"gamma": paper["gamma"], "gae_lambda": paper["gae_lambda"]}
+@dataclass(frozen=True)
+class PresetTable:
+    """agents/presets.toml: scene families, the presets (with the (agent, family) pairs each is defined for) and
+    the rows of values, each applying to the (preset, scene, agent) its match keys name (the file's header)."""
+
+    families: dict[str, list[str]]
+    presets: dict[str, dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+    @classmethod
+    def load(cls, path: Path = PRESET_TABLE) -> PresetTable:
+        data = tomllib.loads(path.read_text())
+        return cls(data["families"], data["presets"], data["rows"])
+
+    def family(self, scene: str) -> str:
+        """The family a scene belongs to (a scene no family lists is a family of its own)."""
+        return next((name for name, scenes in self.families.items() if scene in scenes), scene)
+
+    def defined(self, preset: str, scene: str, agent: str) -> bool:
+        scope = self.presets[preset].get("defined_for")
+        if scope is None:
+            return True
+        allowed = scope.get(agent, [])
+        return "*" in allowed or self.family(scene) in allowed or scene in allowed
+
+    def matching_rows(self, preset: str, scene: str, agent: str) -> list[tuple[str, dict[str, Any]]]:
+        """(label, values) of every row that applies, in file order (later rows win)."""
+        family = self.family(scene)
+        matched = []
+        for row in self.rows:
+            presets = row.get("preset", "*")
+            presets = [presets] if isinstance(presets, str) else presets
+            where = row.get("where", ["*"])
+            agents = row.get("agents", ["*"])
+            if (
+                ("*" in presets or preset in presets)
+                and ("*" in where or scene in where or family in where)
+                and ("*" in agents or agent in agents)
+            ):
+                label = " | ".join(" ".join(key) for key in (presets, where, agents))
+                values = {key: value for key, value in row.items() if key not in _MATCH_KEYS}
+                matched.append((f"presets.toml [{label}]", values))
+        return matched
 
 
-def _family(scene: str) -> str:
-    if scene in _MUJOCO:
-        return "mujoco"
-    if scene.startswith("metaworld-"):
-        return "metaworld"
-    if scene in _GRIDWORLD:
-        return "gridworld"
-    if scene.startswith("objnav-"):
-        return "navigation"
-    return scene
+PRESETS_TABLE = PresetTable.load()
+PRESETS: tuple[str, ...] = tuple(PRESETS_TABLE.presets)
 
 
-def _agent_preset(agent: str, scene: str) -> str:
-    """The agent registry preset that matches a scene (initial std, value input, model size), if any."""
-    presets = AGENTS[agent].presets
-    family = _family(scene)
-    for name in (scene, _SETTINGS_OF.get(scene, ""), family, "mujoco" if family == "mujoco" else ""):
-        if name and name in presets:
-            return name
-    return ""
-
-
-def preset_values(preset: str, scene: str, agent: str) -> dict[str, Any]:
-    """The TrainConfig values preset `preset` sets for (agent, scene); ValueError if it has none for them."""
-    family = _family(scene)
-    values: dict[str, Any] = {"agent_preset": _agent_preset(agent, scene), "ppo": {}}
-    if preset == "default":
-        return values
-    if preset == "paper":
-        if agent == "trmrl" and (scene in _TRMRL_PAPER or family == "metaworld"):
-            table = copy.deepcopy(_TRMRL_PAPER[scene if scene in _TRMRL_PAPER else "metaworld"])
-            table["ppo"] = {**_TRMRL_PAPER_PPO, **table["ppo"]}
-            return table
-        if agent in _PRENORM_AGENTS:
-            paper = values | {"num_envs": 32, "total_steps": 20_000_000, "ppo": dict(_MEMO_PAPER_PPO)}
-            if family == "navigation":  # ExtObjNav trains on 4,096-step trials (memo.md "Tasks")
-                paper["scene_options"] = {"trial_steps": 4096}
-            return paper
+def preset_values(preset: str, scene: str, agent: str) -> list[tuple[str, dict[str, Any]]]:
+    """The rows of the preset table that `preset` applies to (agent, scene), as (label, TrainConfig values);
+    ValueError if the preset is unknown or refuses them (its `defined_for`)."""
+    if preset not in PRESETS_TABLE.presets:
+        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    if not PRESETS_TABLE.defined(preset, scene, agent):
+        scope = PRESETS_TABLE.presets[preset]["defined_for"]
+        where = "; ".join(f"{name} on {', '.join(families)}" for name, families in scope.items())
         raise ValueError(
-            f"preset 'paper' is not defined for agent {agent!r} on scene {scene!r} (the papers give PPO "
-            "settings for trmrl on MuJoCo / Meta-World and for memo, fct, rmt); use 'fast' or 'default'"
+            f"preset {preset!r} is not defined for agent {agent!r} on scene {scene!r} (it is for: {where}; "
+            f"agents/presets.toml); use one of: {', '.join(p for p in PRESETS if p != preset)}"
         )
-    if preset == "fast":
-        values["agent_config"] = dict(_FAST_TRANSFORMER.get(agent, {}))
-        if family == "mujoco":
-            # The paper's discount and GAE lambda for the task (dense per-step rewards, short horizons).
-            ppo = {**_FAST_PPO, **_paper_discount(scene), "minibatch_steps": 800}
-            if agent == "trmrl":
-                # TrMRL starts from the paper's small policy std (0.2 on HalfCheetahVel), where a small change of
-                # the mean is a large KL: at 3e-4 its updates clipped 35-50% of the ratios with approx-KL 0.04-0.06
-                # per iteration and learning stalled (docs/results.md); 1e-4 is still 3x the paper's 3e-5.
-                ppo["policy_lr"] = 1e-4
-                if scene == "halfcheetah-vel":
-                    # The critic reads the transformer's memory (as the paper's Dir tasks do) instead of the
-                    # paper's Vel setting, a value MLP on the current token: in 2.5M steps that took TrMRL from
-                    # -386 to -163 (training) and to -141 test / -347 OOD, ahead of RL² (docs/results.md).
-                    values["agent_config"]["value_input"] = "shared"
-            # Running observation standardisation, as CleanRL's MuJoCo PPO: HalfCheetah's joint velocities
-            # reach ±10, and without it even the oracle MLP stayed near standing still for 3M steps here
-            # (docs/results.md). The papers' code (garage) does not normalise observations.
-            values["agent_config"]["normalize_observations"] = True
-            return values | {"num_envs": 16, "total_steps": 2_000_000, "ppo": ppo}
-        if family == "metaworld":
-            # The paper's discount and GAE lambda (0.9 / 0.95), observation standardisation as on MuJoCo, and
-            # rewards (0-10 per step) scaled by 0.1 for the critic: with γ 0.99 and raw rewards the ML1-reach
-            # critic's targets were ≈400, its explained variance stayed 0.00 for 1.2M steps and success at
-            # the level of the first iterations (≈0.25; docs/results.md). The paper's code scales nothing.
-            values["agent_config"]["normalize_observations"] = True
-            return values | {
-                "num_envs": 10,
-                "total_steps": 2_000_000,
-                "ppo": {
-                    **_FAST_PPO,
-                    **_paper_discount("metaworld"),
-                    "reward_scale": 0.1,
-                    "minibatch_steps": 5000,
-                },
-            }
-        if family == "navigation":
-            # A smaller camera, apartment and trial: a 2-core machine collects ~500 env-steps/s here.
-            return values | {
-                "num_envs": 8,
-                "total_steps": 2_000_000,
-                "scene_options": {"image_size": 32, "trial_steps": 512}
-                | ({"rooms": "2x2", "objects": 10} if scene == "objnav-apartment" else {}),
-                "ppo": {**_FAST_PPO, "entropy_coef": 0.01, "gamma": 0.99, "minibatch_steps": 1024},
-            }
-        if family == "gridworld":
-            return values | {
-                "num_envs": 32,
-                "total_steps": 5_000_000,
-                "ppo": {**_FAST_PPO, "entropy_coef": 0.01, "minibatch_steps": 2000},
-            }
-        return values | {
-            "num_envs": 64,
-            "total_steps": 300_000,
-            "ppo": {**_FAST_PPO, "entropy_coef": 0.01},
-        }
-    raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    return PRESETS_TABLE.matching_rows(preset, scene, agent)
 
 
 # -------------------------------------------------------------------------------------------------- resolving
@@ -371,7 +238,8 @@ def resolve_config(
     config = TrainConfig(scene=scene, agent=agent, preset=preset)
     if scene not in _scene_ids() or agent not in AGENTS:
         config.validate()  # raises the unknown-name error
-    _apply(config, preset_values(preset, scene, agent), f"preset {preset!r}", sources)
+    for label, values in preset_values(preset, scene, agent):
+        _apply(config, values, label, sources)
     file_values.update(scene=scene, agent=agent, preset=preset)
     _apply(config, file_values, source, sources)
     if (

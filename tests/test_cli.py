@@ -187,7 +187,8 @@ def test_print_config_names_the_layer_of_every_value(
     assert layers["num_envs"] == ("4", "config file mine.toml")  # over the preset's 16
     assert layers["gamma"] == ("0.5", "config file mine.toml")  # over the preset's 0.9
     assert layers["clip_coef"] == ("0.25", "the command line")  # over the file's 0.3
-    assert layers["policy_lr"] == ("0.0001", "preset 'fast'")
+    assert layers["policy_lr"] == ("0.0001", "presets.toml [fast | mujoco | trmrl]")
+    assert layers["value_input"] == ('"shared"', "presets.toml [fast | halfcheetah-vel | trmrl]")
     assert layers["init_std"] == ("0.2", "agent preset 'halfcheetah-vel'")
     assert layers["wm_size"] == ("5", "agent default")
     assert layers["seed"] == ("0", "default")
