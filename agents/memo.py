@@ -155,9 +155,9 @@ class Memo(PreNormAgent):
     def rollout_options(
         self, generator: torch.Generator | None = None, training: bool = True
     ) -> dict[str, Any]:
-        """Training jitters l_seg per forward (memo.md); under PPO the acting pass must segment a trial the
-        way the update re-evaluates it, so one length is drawn per rollout and used by both. Out of training
-        (`eval`, `record`, the player) the fixed l_seg, as both official codes run inference."""
+        """Training jitters l_seg per forward (docs/reference/memo.md); under PPO the acting pass must segment a
+        trial the way the update re-evaluates it, so one length is drawn per rollout and used by both. Out of
+        training (`eval`, `record`, the player) the fixed l_seg, as both official codes run inference."""
         if not training or self.spec.segment_jitter <= 0:
             return {}
         return {"segment_length": self.sample_segment_length(generator)}

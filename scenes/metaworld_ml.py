@@ -499,7 +499,8 @@ class _MetaWorldScene(Scene):
     )
     episode_length: ClassVar[int] = EPISODE_LENGTH
     splits: ClassVar[tuple[Split, ...]] = ("train", "test")
-    episodes_per_trial: ClassVar[int | None] = 10  # trmrl.md table: Meta-World ML1 / ML10 / ML45
+    # docs/reference/trmrl.md table: Meta-World ML1 / ML10 / ML45
+    episodes_per_trial: ClassVar[int | None] = 10
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "continuous"
     success_key: ClassVar[str | None] = "success"
     _env_class: ClassVar[type[_MetaWorldTaskEnv]]

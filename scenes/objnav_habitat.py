@@ -1,6 +1,6 @@
 """Multi-object navigation in Habitat scenes through habitat-sim (`objnav-habitat`, an optional backend).
 
-The same task as `objnav-apartment` (scenes/objnav.py: ExtObjNav from ReLIC, Elawady et al. 2024, the navigation
+The same task as `objnav-apartment` (scenes/objnav/: ExtObjNav from ReLIC, Elawady et al. 2024, the navigation
 benchmark of Memo, Gupta et al. 2025), in photo-realistic scanned or synthetic houses rendered by habitat-sim. The
 observation layout, the actions, the reward, the success rule, the trial structure and the info keys are those of
 `objnav-apartment`, so every agent that runs there runs here. habitat-sim is imported lazily: listing this scene,

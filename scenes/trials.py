@@ -12,9 +12,9 @@ Trials last `scene.steps_per_trial` steps, the same for every env, so a batch st
 draws the length of the trials that follow from [trial_steps, trial_steps_max], from a stream of its own (the
 tasks and env seeds are those of a fixed-length run); a trainer resets each iteration, so each iteration's
 trials get a length. With `time_horizon` H > 0, every observation ends with the trial time t / H (AMAGO feeds
-t / H to every step; memo.md, the 2026-12 audit). Deviation from garage's `RL2Env`, which zeroes the previous action / reward / done at
-every episode reset: agents that want that (TrMRL's window is cleared at episode start anyway) can ignore the
-previous-step slots on `episode_start` tokens.
+t / H to every step; docs/reference/memo.md, the 2026-12 audit). Deviation from garage's `RL2Env`, which zeroes
+the previous action / reward / done at every episode reset: agents that want that (TrMRL's window is cleared at
+episode start anyway) can ignore the previous-step slots on `episode_start` tokens.
 """
 
 from __future__ import annotations

@@ -506,7 +506,7 @@ def test_every_preset_builds_and_steps(name: str, preset: str) -> None:
 
 def test_memo_jitters_its_segment_length_in_training_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Memo's training segments are U[0.8, 1.2]·l_seg; `eval`, `record` and the player run the fixed l_seg, as
-    both official codes do at inference (memo.md, the 2026-12 audit)."""
+    both official codes do at inference (docs/reference/memo.md, the 2026-12 audit)."""
     from agents.config import resolve_config
     from agents.evaluation import Policy, evaluate_policy
     from agents.memo import Memo
