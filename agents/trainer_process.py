@@ -9,18 +9,19 @@ own interpreter and torch thread pool, and the operating system shares the cores
 The parent side (`TrainerProcess`) is used from two threads: one reads `events()` (blocking); any thread
 may call `pause`, `resume`, `stop`, `set_task_overrides`. The child builds the Trainer with `make_trainer`
 (which must pickle: a `functools.partial` of `Trainer`, `Trainer.from_run` or `Trainer.from_payload`), runs
-it, and sends one event per happening:
+it, and sends one event record (agents/events.py) per happening:
 
-* `("started", (TrainingInfo, payload))` once the trainer is built,
-* `("metrics", (metrics, payload))` after each iteration,
-* `("status", "building")` first, once the child runs (torch imported), before it builds the Trainer,
-* `("status", str)` and `("message", str)` as the Trainer's own events,
-* `("failed", str)` when building or training raised ("Type: message"; the traceback goes to stderr),
-* `("finished", reason)` last: "done", "stopped", "iterations" or "failed".
+* `Status("building")` first, once the child runs (torch imported), before it builds the Trainer,
+* `Started(info, payload)` once the trainer is built,
+* `Metrics(metrics, payload)` after each iteration,
+* `Status` and `Message` as the Trainer's own psygnal events,
+* `Failed` when building or training raised ("Type: message"; the traceback goes to stderr),
+* `Finished(reason)` last: "done", "stopped", "iterations" or "failed".
 
 `payload` is the checkpoint payload as of that moment (weights, optimiser, counters...), so the parent
-can save or show the newest weights without asking. Messages are pickled to bytes by the sender: tensors
-travel by value (torch's shared-memory reductions would tie them to the sender's lifetime).
+can save or show the newest weights without asking. Records are pickled to bytes by the sender: tensors
+travel by value (torch's shared-memory reductions would tie them to the sender's lifetime). The answer to a
+task edit travels on the same pipe as a `_Reply`, which `events()` hands to the thread waiting for it.
 
 If the parent goes away, the child sees its command pipe close (or a send fail) and stops the Trainer, which
 saves `latest`.
@@ -28,10 +29,8 @@ saves `latest`.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
-import os
 import pickle
 import queue
 import signal
@@ -41,22 +40,22 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from agents.config import TrainConfig
+from agents.cpu_affinity import pin_threads
+from agents.events import Failed, Finished, Message, Metrics, Started, Status, TrainerEvent, TrainingInfo
 from agents.trainer import Trainer
 
 REPLY_TIMEOUT_S = 30.0  # a command answered by the child's listener thread, not by the training loop
 
 
 @dataclass(frozen=True)
-class TrainingInfo:
-    config: TrainConfig
-    run_dir: Path | None
-    iteration: int
-    env_steps: int
-    total_steps: int
+class _Reply:
+    """The child's answer to the task edit the parent numbered `asked`: the overrides in force, or why not."""
+
+    asked: int
+    ok: bool
+    answer: Any
 
 
 class TrainerProcess:
@@ -111,7 +110,7 @@ class TrainerProcess:
     def set_task_overrides(self, params: dict[str, Any], wait: bool = True) -> dict[str, Any] | None:
         """Validated by the Trainer in the child: with `wait`, returns the overrides in force or raises
         ValueError (nothing changes). Without (the trainer may still be building, and the child answers only
-        once it is built), returns None, and a refusal arrives as a "failed" event."""
+        once it is built), returns None, and a refusal arrives as a `Failed` event."""
         asked = next(self._asked)
         answer: queue.Queue[tuple[bool, Any]] = queue.Queue()
         if wait:
@@ -141,24 +140,23 @@ class TrainerProcess:
         return True
 
     # ------------------------------------------------------------------------------------------------ events
-    def events(self) -> Iterator[tuple[str, Any]]:
-        """The child's events until it exits; ends with exactly one ("finished", reason)."""
+    def events(self) -> Iterator[TrainerEvent]:
+        """The child's events until it exits; ends with exactly one `Finished`."""
         finished = False
         while True:
             try:
-                kind, value = pickle.loads(self._events.recv_bytes())
+                event = pickle.loads(self._events.recv_bytes())
             except (EOFError, OSError):
                 break
-            if kind == "reply":
-                asked, ok, answer = value
-                waiting = self._waiting.get(asked)
+            if isinstance(event, _Reply):
+                waiting = self._waiting.get(event.asked)
                 if waiting is not None:
-                    waiting.put((ok, answer))
-                elif not ok:
-                    yield "failed", f"task edit refused: {answer}"
+                    waiting.put((event.ok, event.answer))
+                elif not event.ok:
+                    yield Failed(f"task edit refused: {event.answer}")
                 continue
-            finished = finished or kind == "finished"
-            yield kind, value
+            finished = finished or isinstance(event, Finished)
+            yield event
         self._events.close()
         with self._send_lock:
             self._commands.close()  # later commands fail at once instead of waiting for an answer
@@ -167,8 +165,8 @@ class TrainerProcess:
         self._process.join()
         if not finished:
             code = self._process.exitcode
-            yield "failed", f"the training process ended unexpectedly (exit code {code})"
-            yield "finished", "failed"
+            yield Failed(f"the training process ended unexpectedly (exit code {code})")
+            yield Finished("failed")
 
 
 # ------------------------------------------------------------------------------------------------- child side
@@ -191,8 +189,8 @@ def _serve(
     parent_gone = threading.Event()
     trainer: Trainer | None = None
 
-    def send(kind: str, value: Any) -> None:
-        data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+    def send(event: TrainerEvent | _Reply) -> None:
+        data = pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL)
         with send_lock:
             if parent_gone.is_set():
                 return
@@ -205,43 +203,35 @@ def _serve(
 
     reason = "failed"
     try:
-        send("status", "building")  # torch is imported by now (unpickling this function did it)
+        send(Status("building"))  # torch is imported by now (unpickling this function did it)
         trainer = make_trainer()
-        trainer.events.status.connect(lambda status: send("status", status))
-        trainer.events.message.connect(lambda text: send("message", text))
+        trainer.events.status.connect(lambda status: send(Status(status)))
+        trainer.events.message.connect(lambda text: send(Message(text)))
         info = TrainingInfo(
             trainer.config, trainer.run_dir, trainer.iteration, trainer.env_steps, trainer.config.total_steps
         )
-        send("started", (info, trainer.state_payload()))  # first: commands sent meanwhile act from now on
+        send(Started(info, trainer.state_payload()))  # first: commands sent meanwhile act from now on
         threading.Thread(target=_listen, args=(trainer, commands, send), daemon=True).start()
         running = trainer
 
         def after_iteration(metrics: dict[str, float]) -> None:
-            send("metrics", (metrics, running.state_payload()))
+            send(Metrics(metrics, running.state_payload()))
 
         reason = running.run(max_iterations, on_metrics=after_iteration)
     except Exception as error:
         traceback.print_exc()
-        send("failed", f"{type(error).__name__}: {error}")
+        send(Failed(f"{type(error).__name__}: {error}"))
     finally:
         if trainer is not None:
             try:
                 trainer.close()
             except Exception as error:
-                send("failed", f"closing the trainer: {type(error).__name__}: {error}")
-        send("finished", reason)
+                send(Failed(f"closing the trainer: {type(error).__name__}: {error}"))
+        send(Finished(reason))
         sys.stdout.flush()
 
 
-def pin_threads(cpus: frozenset[int]) -> None:
-    """Every thread of this process onto `cpus` (Linux: affinity is per thread, and a new thread inherits its
-    creator's). Importing torch, as unpickling the trainer's factory does, already started some."""
-    for tid in os.listdir("/proc/self/task"):
-        with contextlib.suppress(ProcessLookupError):  # the thread ended meanwhile
-            os.sched_setaffinity(int(tid), cpus)
-
-
-def _listen(trainer: Trainer, commands: Connection, send: Callable[[str, Any], None]) -> None:
+def _listen(trainer: Trainer, commands: Connection, send: Callable[[TrainerEvent | _Reply], None]) -> None:
     """The child's command thread: commands act on the Trainer's thread-safe controls at once, even mid-update."""
     while True:
         try:
@@ -258,6 +248,6 @@ def _listen(trainer: Trainer, commands: Connection, send: Callable[[str, Any], N
         elif name == "overrides":
             asked, params = args
             try:
-                send("reply", (asked, True, trainer.set_task_overrides(**params)))
+                send(_Reply(asked, True, trainer.set_task_overrides(**params)))
             except ValueError as error:
-                send("reply", (asked, False, str(error)))
+                send(_Reply(asked, False, str(error)))

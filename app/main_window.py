@@ -1,11 +1,11 @@
 """The main window: the viewport in the centre, the panels and run controls in docks, two worker threads.
 
-The window holds no learning or physics: `app.workers.TrainerWorker` runs the Trainer in a child process
-(read by one thread) and `app.workers.PlayerWorker` runs the Player (env, renderer, camera, video writer) in
-another thread. The GUI thread paints the newest frame the player published (one pending wake-up at most,
-nothing queues), records the steps up to it into the memory timeline, and redraws the heavier panels on a
-slower timer. Keyboard as in MuJoCo's viewer: Space play / pause, → step, Backspace reset, Ctrl+P screenshot,
-Ctrl+R record (and +/- speed), Ctrl+Q quit.
+The window holds no learning or physics: `app.trainer_worker.TrainerWorker` runs the Trainer in a child
+process (read by one thread) and `app.player_worker.PlayerWorker` runs the Player (env, renderer, camera,
+video writer) in another thread. The GUI thread paints the newest frame the player published (one pending
+wake-up at most, nothing queues), records the steps up to it into the memory timeline, and redraws the
+heavier panels on a slower timer. Keyboard as in MuJoCo's viewer: Space play / pause, → step, Backspace
+reset, Ctrl+P screenshot, Ctrl+R record (and +/- speed), Ctrl+Q quit.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from agents.checkpoints import save_checkpoint
 from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
+from agents.events import TrainingInfo
 from agents.player import PlayerStep
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
@@ -41,27 +42,17 @@ from agents.trainer import Trainer, new_run_dir, read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
+from app.handover import error_text
 from app.media import panel_strip, save_png, timestamped
 from app.memory_timeline import MemoryTimeline
+from app.player_factories import architecture_key, checkpoint_player, fresh_player, pretrained_player
+from app.player_worker import SPEEDS, PlayerInfo, PlayerWorker, RecordingState, speed_label
 from app.run_controls import RunControls
 from app.run_follower import RunFollower
 from app.task_editor import TaskEditor
 from app.theme import ERROR
+from app.trainer_worker import TrainerWorker
 from app.viewport import Viewport
-from app.workers import (
-    SPEEDS,
-    PlayerInfo,
-    PlayerWorker,
-    RecordingState,
-    TrainerWorker,
-    TrainingInfo,
-    architecture_key,
-    checkpoint_player,
-    error_text,
-    fresh_player,
-    pretrained_player,
-    speed_label,
-)
 from scenes.base import validate_task
 from scenes.registry import SCENES
 
@@ -249,7 +240,7 @@ class MainWindow(QMainWindow):
         c.speed_box.currentIndexChanged.connect(self._on_speed_changed)
         c.deterministic_check.toggled.connect(worker.set_deterministic)
         c.follow_check.toggled.connect(worker.set_follow)
-        c.track_check.toggled.connect(self._on_track_toggled)
+        c.track_check.toggled.connect(worker.track_camera)
         c.open_checkpoint_button.clicked.connect(self._choose_checkpoint)
         c.save_checkpoint_button.clicked.connect(self._choose_save_path)
         c.open_run_button.clicked.connect(self._choose_run)
@@ -258,10 +249,10 @@ class MainWindow(QMainWindow):
         c.screenshot_button.clicked.connect(self._screenshot_clicked)
         self.task_editor.apply_to_episode.connect(self._apply_to_episode)
         self.task_editor.apply_to_training.connect(self._apply_to_training)
-        self.viewport.orbit.connect(functools.partial(worker.camera, "orbit"))
-        self.viewport.pan.connect(functools.partial(worker.camera, "pan"))
+        self.viewport.orbit.connect(worker.orbit_camera)
+        self.viewport.pan.connect(worker.pan_camera)
         self.viewport.pan.connect(self._on_pan)
-        self.viewport.zoom.connect(functools.partial(worker.camera, "zoom"))
+        self.viewport.zoom.connect(worker.zoom_camera)
         self.viewport.camera_reset.connect(self._on_camera_reset)
 
         self._shortcuts: list[QShortcut] = []
@@ -622,9 +613,6 @@ class MainWindow(QMainWindow):
     def _on_speed_changed(self) -> None:
         self.player_worker.set_speed(self.controls.speed())
 
-    def _on_track_toggled(self, on: bool) -> None:
-        self.player_worker.camera("track", float(on))
-
     def _on_pan(self) -> None:
         self._set_track_check(False)  # a pan frees the camera (UserCamera)
 
@@ -635,7 +623,7 @@ class MainWindow(QMainWindow):
         box.blockSignals(False)
 
     def _on_camera_reset(self) -> None:
-        self.player_worker.camera("reset")
+        self.player_worker.reset_camera()
         self._set_track_check(True)
 
     def _on_playing_changed(self, playing: bool) -> None:

@@ -29,11 +29,11 @@ from agents.registry import AGENTS
 from agents.trainer import Trainer
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
+from app.handover import THREAD_PREFIX
 from app.main_window import MainWindow
 from app.media import qimage_to_array
 from app.memory_timeline import MemoryTimeline
 from app.task_editor import TaskEditor
-from app.workers import THREAD_PREFIX
 from scenes.registry import SCENES
 from scenes.video import read_video
 
@@ -558,30 +558,6 @@ def test_follow_training_and_task_edits_for_training(make_window: MakeWindow, qt
     qtbot.waitUntil(lambda: latest(window, run_id, "trial_return") == 10.0, timeout=WAIT_MS)
     window.stop_training()
     qtbot.waitUntil(lambda: window.controls.train_button.isEnabled(), timeout=WAIT_MS)
-
-
-def test_outbox_hands_over_the_newest_frame_and_the_steps_up_to_it() -> None:
-    from agents.base import StepTrace
-    from app.workers import StepRecord, _Outbox
-
-    def record(step: int, new_trial: bool = False) -> StepRecord:
-        return StepRecord(step, StepTrace(cache_tokens=step, cache_bytes=0), step == 0, new_trial)
-
-    box = _Outbox()
-    assert box.take() is None
-    box.add(record(0, new_trial=True))
-    box.add(record(1))
-    frame = np.zeros((2, 2, 3), np.uint8)
-    assert box.publish(frame, None, steps=2)  # empty before: wake the GUI
-    box.add(record(2))
-    assert not box.publish(frame, None, steps=3)  # a wake-up is pending already: none more
-    box.add(record(3))  # taken by the step shown next, not this one
-    view = box.take()
-    assert [r.step for r in view.records] == [0, 1, 2] and view.frames == 2 and view.steps == 3
-    assert box.take() is None
-    box.add(record(0, new_trial=True))  # a new trial drops the unshown steps of the last one
-    box.publish(frame, None, steps=5)
-    assert [r.step for r in box.take().records] == [0]
 
 
 def test_qt_signals_and_void_calls_do_not_exhaust_singleton_references() -> None:

@@ -18,6 +18,7 @@ import torch
 from test_trainer import tiny_config
 
 from agents.checkpoints import load_checkpoint
+from agents.events import Failed, Finished, Metrics, Started, Status, TrainerEvent
 from agents.trainer import Trainer
 from agents.trainer_process import TrainerProcess
 
@@ -38,26 +39,26 @@ def test_events_arrive_in_order_and_the_last_payload_is_the_saved_checkpoint(tmp
         answers.append(process.set_task_overrides({"goal_x": 2}))
         process.resume()
 
-    events = []
+    events: list[TrainerEvent] = []
     editor = threading.Thread(target=edit_while_paused)
-    for kind, value in process.events():
-        events.append((kind, value))
-        if kind == "started":
+    for event in process.events():
+        events.append(event)
+        if isinstance(event, Started):
             editor.start()
     editor.join()
     assert process.join(10)
 
-    kinds = [kind for kind, _ in events]
-    assert events[0] == ("status", "building")  # what the app shows while the trainer is built
-    assert kinds[1] == "started" and kinds[-1] == "finished" and "failed" not in kinds
-    assert events[-1][1] == "iterations" and "paused" in [v for k, v in events if k == "status"]
-    metrics = [value for kind, value in events if kind == "metrics"]
-    assert [int(m["iteration"]) for m, _ in metrics] == [1, 2, 3]
+    assert events[0] == Status("building")  # what the app shows while the trainer is built
+    assert isinstance(events[1], Started) and events[-1] == Finished("iterations")
+    assert not any(isinstance(e, Failed) for e in events)
+    assert Status("paused") in events
+    metrics = [e for e in events if isinstance(e, Metrics)]
+    assert [int(m.metrics["iteration"]) for m in metrics] == [1, 2, 3]
     assert answers == [{"goal_x": 2, "goal_y": 7}]
 
-    info, _ = events[1][1]
+    info = events[1].info
     assert info.run_dir == tmp_path / "run" and info.iteration == 0
-    _, last_payload = metrics[-1]
+    last_payload = metrics[-1].payload
     saved = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
     assert saved["counters"] == last_payload["counters"]
     assert saved["task_overrides"] == {"goal_x": 2, "goal_y": 7} == last_payload["task_overrides"]
@@ -72,8 +73,9 @@ def test_the_child_runs_on_the_cores_it_is_given(tmp_path: Path) -> None:
         functools.partial(Trainer, tiny_config(), None), max_iterations=100, cpus=frozenset({core})
     )
     process.start()
-    for kind, _ in process.events():
-        if kind == "metrics":  # an iteration done: torch's, the listener's and the trainer's threads exist
+    for event in process.events():
+        # After an iteration torch's, the listener's and the trainer's threads exist.
+        if isinstance(event, Metrics):
             assert process.pid is not None
             threads = os.listdir(f"/proc/{process.pid}/task")
             assert len(threads) > 1 and all(os.sched_getaffinity(int(tid)) == {core} for tid in threads)
@@ -85,21 +87,21 @@ def test_the_child_runs_on_the_cores_it_is_given(tmp_path: Path) -> None:
 def test_ctrl_c_in_the_terminal_leaves_training_to_the_app(tmp_path: Path) -> None:
     process = TrainerProcess(functools.partial(Trainer, tiny_config(), None), max_iterations=2)
     process.start()
-    events = []
-    for kind, value in process.events():
-        events.append((kind, value))
-        if kind == "started":
+    events: list[TrainerEvent] = []
+    for event in process.events():
+        events.append(event)
+        if isinstance(event, Started):
             assert process.pid is not None
             os.kill(process.pid, signal.SIGINT)
-    assert [kind for kind, _ in events].count("metrics") == 2 and events[-1] == ("finished", "iterations")
+    assert sum(isinstance(e, Metrics) for e in events) == 2 and events[-1] == Finished("iterations")
 
 
 def test_a_failing_build_is_one_failed_event_and_the_process_ends(tmp_path: Path) -> None:
     process = TrainerProcess(functools.partial(Trainer.from_run, tmp_path / "missing"))
     process.start()
     events = list(process.events())
-    assert [kind for kind, _ in events] == ["status", "failed", "finished"]
-    assert events[1][1].startswith("CheckpointError:") and events[2][1] == "failed"
+    assert [type(e) for e in events] == [Status, Failed, Finished]
+    assert events[1].error.startswith("CheckpointError:") and events[2] == Finished("failed")
     assert not (tmp_path / "missing").exists()
     with pytest.raises(ValueError, match="training has ended"):
         process.set_task_overrides({"goal_x": 2})
@@ -109,14 +111,15 @@ PARENT = """
 import functools, os, sys
 sys.path[:0] = [{root!r}, {root!r} + "/tests"]
 from agents.trainer import Trainer
+from agents.events import Metrics
 from agents.trainer_process import TrainerProcess
 from test_trainer import tiny_config
 
 if __name__ == "__main__":
     process = TrainerProcess(functools.partial(Trainer, tiny_config(total_steps=10**9, checkpoint_every=1000), {run!r}))
     process.start()
-    for kind, value in process.events():
-        if kind == "metrics":
+    for event in process.events():
+        if isinstance(event, Metrics):
             print(process.pid, flush=True)
             os._exit(0)  # the app dies without stopping its trainer
 """
