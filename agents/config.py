@@ -164,7 +164,7 @@ PRESETS: tuple[str, ...] = tuple(PRESETS_TABLE.presets)
 def preset_values(preset: str, scene: str, agent: str) -> list[tuple[str, dict[str, Any]]]:
     """The rows of the preset table that `preset` applies to (agent, scene), as (label, TrainConfig values);
     ValueError if the preset is unknown or refuses them (its `defined_for`)."""
-    if preset not in PRESETS_TABLE.presets:
+    if not isinstance(preset, str) or preset not in PRESETS_TABLE.presets:
         raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     if not PRESETS_TABLE.defined(preset, scene, agent):
         scope = PRESETS_TABLE.presets[preset]["defined_for"]
