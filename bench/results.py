@@ -367,6 +367,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             )
             (directory / f"eval-{split}.json").write_text(json.dumps(result, indent=1))
             print(f"{directory.name} {split}: trial return {result['trial_return']['mean']:.2f}", flush=True)
+        if experiment.scene.startswith("metaworld-") and experiment.deterministic:
+            # TrMRL's code evaluates sampled actions: Meta-World arms are scored both ways (issue 21).
+            for split in experiment.splits:
+                result = evaluate_run(directory, split, args.trials or experiment.eval_trials, False)
+                sampled_eval_path(directory, split).write_text(json.dumps(result, indent=1))
+                print(f"{directory.name} {split}, sampled: success {result['success_rate']:.2f}", flush=True)
 
 
 def scene_options(experiment: Experiment) -> dict[str, str]:
@@ -494,6 +500,8 @@ def cmd_report(args: argparse.Namespace) -> None:
         plot_curves(experiment, runs)
         if experiment.key == "hcv":
             adaptation_report(experiment, runs)
+        if experiment.scene.startswith("metaworld-"):
+            metaworld_success_report(experiment, runs)
         other_runs_report(experiment, {d for _, _, d in runs})
     long_context_report(args)
 
@@ -536,6 +544,84 @@ def adaptation_report(experiment: Experiment, runs: list[tuple[Arm, int, Path]])
     figure.savefig(PLOTS / f"{experiment.key}-adaptation.png", dpi=100)
     plt.close(figure)
     print(f"\n![adaptation](results/{experiment.key}-adaptation.png)")
+
+
+# Reference policies shown beside an experiment's success table, as bench/ml1_references.py wrote them.
+SUCCESS_REFERENCES = {"ml1-reach": PLOTS / "ml1-reach-references.json"}
+
+
+def sampled_eval_path(directory: Path, split: str) -> Path:
+    """A Meta-World run's evaluation with sampled actions (eval-<split>.json holds the deterministic one)."""
+    return directory / f"eval-{split}-sampled.json"
+
+
+def metaworld_success_report(experiment: Experiment, runs: list[tuple[Arm, int, Path]]) -> None:
+    """Success on train and test tasks with deterministic actions (Engram's eval) and sampled ones (TrMRL's
+    code), beside the training-rollout success (metrics.csv `success_rate`: sampled actions on training tasks,
+    the paper's curves) and the reference policies; every number counts an episode as a success if any of its
+    steps is one. Plots the training-rollout success against env steps with the references' levels."""
+
+    def success(path: Path, deterministic: bool) -> str:
+        if not path.is_file():
+            return "–"
+        e = json.loads(path.read_text())
+        return f"{e['success_rate']:.2f}" if e["deterministic"] == deterministic else "–"
+
+    splits = experiment.splits
+    print(f"\n{experiment.key} success (an episode succeeds if any of its steps does):\n")
+    header = ["arm / reference policy", "seed", "env steps"]
+    header += [f"{split}, {mode}" for split in splits for mode in ("deterministic", "sampled")]
+    header += ["training rollouts (last 10%)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for arm, seed, directory in runs:
+        rows = run_metrics(directory)
+        tail = [r["success_rate"] for r in rows[-max(1, len(rows) // 10) :] if "success_rate" in r]
+        cells = [arm.name, str(seed), f"{int(rows[-1]['env_steps']):,}"]
+        for split in splits:
+            cells.append(success(directory / f"eval-{split}.json", True))
+            cells.append(success(sampled_eval_path(directory, split), False))
+        cells.append(f"{sum(tail) / len(tail):.2f}" if tail else "–")
+        print("| " + " | ".join(cells) + " |")
+    path = SUCCESS_REFERENCES.get(experiment.key)
+    references = json.loads(path.read_text()) if path is not None and path.is_file() else None
+    for row in references["rows"] if references else ():
+        # A deterministic policy's sampled actions are its deterministic ones; a sampled one's mean is another row.
+        cells = [f"reference: {row['policy']} ({row['actions']})", "–", "–"]
+        for split in splits:
+            value = f"{row[split]['success_rate']:.2f}" if split in row else "–"
+            cells += [value, value] if row["actions"] == "deterministic" else ["–", value]
+        print("| " + " | ".join([*cells, "–"]) + " |")
+    if references:
+        print(
+            f"\nReference policies: `{references['command']}` ({references['date']}, {references['machine']})."
+        )
+    plt = pyplot()
+    if plt is None:
+        return
+    figure, ax = plt.subplots(figsize=(7, 4))
+    for i, (arm, seed, directory) in enumerate(runs):
+        rows = [r for r in run_metrics(directory) if "success_rate" in r]
+        values = smoothed([r["success_rate"] for r in rows], 20)
+        ax.plot([r["env_steps"] / 1e6 for r in rows], values, color=f"C{i}", label=f"{arm.name} s{seed}")
+    for row in references["rows"] if references else ():
+        level = row["train"]["success_rate"]
+        ax.axhline(level, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(
+            row["policy"], (0, level), textcoords="offset points", xytext=(4, 3), color="grey", fontsize=8
+        )
+    ax.set(
+        xlabel="env steps (M)",
+        ylabel="success rate, training rollouts (smoothed)",
+        title=f"{experiment.scene} ({experiment.key}): training-task success",
+        ylim=(-0.02, 1.05),
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(PLOTS / f"{experiment.key}-success.png", dpi=100)
+    plt.close(figure)
+    print(f"\n![{experiment.key} success](results/{experiment.key}-success.png)")
 
 
 def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
