@@ -20,6 +20,8 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -33,12 +35,12 @@ from PySide6.QtWidgets import (
 )
 
 from agents.checkpoints import save_checkpoint
-from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
+from agents.config import PRESETS, TrainConfig, config_from_dict
 from agents.events import TrainingInfo
 from agents.player import PlayerStep
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
-from agents.trainer import Trainer, new_run_dir, read_metrics
+from agents.trainer import read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
@@ -46,9 +48,10 @@ from app.handover import error_text
 from app.media import panel_strip, save_png, timestamped
 from app.memory_timeline import MemoryTimeline
 from app.player_factories import architecture_key, checkpoint_player, fresh_player, pretrained_player
-from app.player_worker import SPEEDS, PlayerInfo, PlayerWorker, RecordingState, speed_label
+from app.player_worker import PlayerInfo, PlayerWorker, RecordingState
 from app.run_controls import RunControls
 from app.run_follower import RunFollower
+from app.session import SPEEDS, Session, speed_label
 from app.task_editor import TaskEditor
 from app.theme import ERROR
 from app.trainer_worker import TrainerWorker
@@ -58,9 +61,6 @@ from scenes.registry import SCENES
 
 ORGANIZATION = "Engram"
 APPLICATION = "Engram"
-DEFAULT_SCENE = "halfcheetah-vel"
-DEFAULT_AGENT = "trmrl"
-DEFAULT_PRESET = "fast"
 PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the viewport paints every frame
 FOLLOW_POLL_MS = 2000  # how often an opened run's files are read again (another process may be writing it)
 MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
@@ -134,7 +134,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Engram")
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.runs_root = Path(runs_root)
-        self._config_overrides = dict(config_overrides or {})
+        # What the user has chosen and opened, and the player's settings: the Qt-free model the widgets show.
+        self.session = Session(config_overrides=dict(config_overrides or {}))
         self._closed = False
         self._player_info: PlayerInfo | None = None
         self._player_key: tuple[Any, ...] | None = None
@@ -148,11 +149,6 @@ class MainWindow(QMainWindow):
         self._recording = RecordingState(False, None, 0)
         self._strip_width = 0  # width of the panel strip in the recording in progress
         self._trace_on = True
-        self._run_dir: Path | None = None  # the run being trained, or opened: its videos/ gets the media
-        self._open_run: Path | None = None  # an opened run directory: Train continues it
-        self._open_payload: dict[str, Any] | None = None  # an opened checkpoint: Train continues from it
-        self._media_dir: Path | None = None
-        self._training_overrides: dict[str, Any] = {}
         self._training_state = "idle"
         self._training_progress = ""  # the newest iteration's numbers, "" before the first
         self._building = "creating the envs"  # what building the trainer involves, for the state text
@@ -238,8 +234,10 @@ class MainWindow(QMainWindow):
         c.reset_button.clicked.connect(self.reset_player)
         c.unpin_button.clicked.connect(worker.unpin_task)
         c.speed_box.currentIndexChanged.connect(self._on_speed_changed)
-        c.deterministic_check.toggled.connect(worker.set_deterministic)
-        c.follow_check.toggled.connect(worker.set_follow)
+        c.deterministic_check.toggled.connect(lambda on: setattr(self.session, "deterministic", on))
+        c.follow_check.toggled.connect(lambda on: setattr(self.session, "follow", on))
+        c.record_panels_check.toggled.connect(lambda on: setattr(self.session, "record_panels", on))
+        self._bind_session()
         c.track_check.toggled.connect(worker.track_camera)
         c.open_checkpoint_button.clicked.connect(self._choose_checkpoint)
         c.save_checkpoint_button.clicked.connect(self._choose_save_path)
@@ -328,44 +326,43 @@ class MainWindow(QMainWindow):
             self._needs_default_layout = False
             QTimer.singleShot(0, self._default_dock_sizes)
 
-    def _restore(self, scene: str | None, agent: str | None, preset: str | None) -> None:
-        s = self.settings
-        c = self.controls
-        choices = (
-            (c.scene_box, scene, s.value("run/scene"), DEFAULT_SCENE),
-            (c.agent_box, agent, s.value("run/agent"), DEFAULT_AGENT),
-            (c.preset_box, preset, s.value("run/preset"), DEFAULT_PRESET),
-        )
-        for box, given, saved, default in choices:
-            box.blockSignals(True)
-            for choice in (given, saved, default):
-                if choice is not None and box.findText(str(choice)) >= 0:
-                    box.setCurrentIndex(box.findText(str(choice)))
-                    break
+    def _bind_session(self) -> None:
+        """The widgets and the player follow the session: each field's change shows where it belongs."""
+        events, c, worker = self.session.events, self.controls, self.player_worker
+        for name, box in (("scene", c.scene_box), ("agent", c.agent_box), ("preset", c.preset_box)):
+            events[name].connect(functools.partial(self._show_choice, box))
+        events.speed.connect(lambda speed: self._show_choice(c.speed_box, speed_label(speed)))
+        events.speed.connect(worker.set_speed)
+        events.deterministic.connect(worker.set_deterministic)
+        events.deterministic.connect(functools.partial(self._show_check, c.deterministic_check))
+        events.follow.connect(worker.set_follow)
+        events.follow.connect(functools.partial(self._show_check, c.follow_check))
+        events.record_panels.connect(functools.partial(self._show_check, c.record_panels_check))
+        for name in ("run_dir", "media_dir"):
+            events[name].connect(self._update_media_label)
+
+    @staticmethod
+    def _show_choice(box: QComboBox, text: str) -> None:
+        if box.currentText() != text and box.findText(text) >= 0:
+            box.blockSignals(True)  # showing the session's choice is not a user's choice
+            box.setCurrentIndex(box.findText(text))
             box.blockSignals(False)
-        if given_unknown := [g for (box, g, _, _) in choices if g is not None and box.findText(str(g)) < 0]:
-            self.banner.show_message(
-                f"unknown choice(s) {', '.join(map(str, given_unknown))}; using defaults"
-            )
-        speed = s.value("watch/speed")
-        labels = [speed_label(v) for v in SPEEDS]
-        if speed in labels:
-            c.speed_box.setCurrentIndex(labels.index(speed))
-        for box, key in (
-            (c.deterministic_check, "watch/deterministic"),
-            (c.follow_check, "watch/follow"),
-            (c.record_panels_check, "record/panels"),
-        ):
-            value = s.value(key)
-            if value is not None:
-                box.setChecked(str(value).lower() in ("true", "1"))
-        self.player_worker.set_speed(c.speed())
-        self.player_worker.set_deterministic(c.deterministic_check.isChecked())
-        self.player_worker.set_follow(c.follow_check.isChecked())
-        media = s.value("media/dir")
-        if media:
-            self._media_dir = Path(str(media))
-        geometry, state = s.value("window/geometry"), s.value("window/state")
+
+    @staticmethod
+    def _show_check(box: QCheckBox, on: bool) -> None:
+        box.blockSignals(True)
+        box.setChecked(on)
+        box.blockSignals(False)
+
+    def _restore(self, scene: str | None, agent: str | None, preset: str | None) -> None:
+        unknown = self.session.restore(self.settings, scene, agent, preset)
+        if unknown:
+            self.banner.show_message(f"unknown choice(s) {', '.join(unknown)}; using defaults")
+        session, worker = self.session, self.player_worker
+        worker.set_speed(session.speed)
+        worker.set_deterministic(session.deterministic)
+        worker.set_follow(session.follow)
+        geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
@@ -373,29 +370,15 @@ class MainWindow(QMainWindow):
         self._needs_default_layout = not (isinstance(state, QByteArray) and self.restoreState(state))
 
     def _save_settings(self) -> None:
-        s, c = self.settings, self.controls
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("run/scene", c.scene_box.currentText())
-        s.setValue("run/agent", c.agent_box.currentText())
-        s.setValue("run/preset", c.preset_box.currentText())
-        s.setValue("watch/speed", c.speed_box.currentText())
-        s.setValue("watch/deterministic", c.deterministic_check.isChecked())
-        s.setValue("watch/follow", c.follow_check.isChecked())
-        s.setValue("record/panels", c.record_panels_check.isChecked())
-        s.setValue("media/dir", "" if self._media_dir is None else str(self._media_dir))
-        s.sync()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.session.save(self.settings)
+        self.settings.sync()
 
     def session_config(self) -> TrainConfig | None:
-        """The config the pickers describe (with the window's overrides); None (and a banner) if invalid."""
-        c = self.controls
+        """The config the session's choices describe; None (and a banner) if invalid."""
         try:
-            return resolve_config(
-                c.scene_box.currentText(),
-                c.agent_box.currentText(),
-                c.preset_box.currentText(),
-                overrides=self._config_overrides,
-            )
+            return self.session.config()
         except ValueError as error:
             self.banner.show_message(str(error))
             return None
@@ -434,13 +417,12 @@ class MainWindow(QMainWindow):
             self.curves.append(run_id, row)
 
     def _on_choice_changed(self) -> None:
+        """A user's choice in a picker (the session's own changes update the pickers silently)."""
         if self.training_active():
             return
-        self._open_run = None
-        self._open_payload = None
+        c = self.controls
+        self.session.choose(c.scene_box.currentText(), c.agent_box.currentText(), c.preset_box.currentText())
         self._followed = None
-        self._run_dir = None
-        self._update_media_label()
         self._rebuild_player()
 
     # --------------------------------------------------------------------------------------- training
@@ -452,35 +434,21 @@ class MainWindow(QMainWindow):
         """Start training: continue the opened run, or from the opened checkpoint, or a new run."""
         if self.training_active() or self._closed:
             return
-        # A run or checkpoint continues on this window's device (`gui --device`), not the one it recorded.
-        device = str(self._config_overrides.get("device", "auto"))
-        config: TrainConfig | None = None  # None: a run directory's, read in the training process
-        if self._open_run is not None:
-            make = functools.partial(Trainer.from_run, self._open_run, device=device)
-        elif self._open_payload is not None:
-            config = config_from_dict(self._open_payload["config"], "the opened checkpoint")
-            make = functools.partial(
-                Trainer.from_payload, self._open_payload, new_run_dir(config, self.runs_root), device=device
-            )
-        else:
-            config = self.session_config()
-            if config is None:
-                return
-            make = functools.partial(Trainer, config, new_run_dir(config, self.runs_root))
-        self._building = (
-            f"creating {config.num_envs} {config.scene} envs"
-            if config
-            else "reading the run, creating its envs"
-        )
-        worker = TrainerWorker(make, on_weights=self.player_worker.offer_weights)
+        try:
+            plan = self.session.training_plan(self.runs_root)
+        except ValueError as error:
+            self.banner.show_message(str(error))
+            return
+        self._building = plan.building
+        worker = TrainerWorker(plan.make, on_weights=self.player_worker.offer_weights)
         worker.started.connect(self._on_training_started)
         worker.metrics.connect(self._on_metrics)
         worker.status.connect(self._on_training_status)
         worker.message.connect(self._on_training_message)
         worker.failed.connect(self._on_worker_failed)
         worker.finished.connect(self._on_training_finished)
-        if self._training_overrides:
-            worker.set_task_overrides(self._training_overrides)
+        if self.session.training_overrides:
+            worker.set_task_overrides(self.session.training_overrides)
         self.trainer_worker = worker
         self._training_progress = ""
         # Spawning the process and importing torch there take seconds (with the build, 24 s to a running trainer
@@ -521,9 +489,7 @@ class MainWindow(QMainWindow):
     def _on_training_started(self, info: TrainingInfo) -> None:
         if self._closed:
             return
-        self._run_dir = info.run_dir
-        self._open_run = info.run_dir  # Train after a stop continues this run
-        self._open_payload = None
+        self.session.training_started(info.run_dir)
         self._followed = None  # this window's trainer reports the run's metrics itself
         if info.run_dir is not None:
             self.curves.add_run(self._run_id(info.run_dir), info.run_dir.name)
@@ -600,18 +566,16 @@ class MainWindow(QMainWindow):
         self.player_worker.reset()
 
     def set_speed(self, speed: float | None) -> None:
-        self.controls.speed_box.setCurrentIndex(SPEEDS.index(speed))
+        self.session.speed = speed
 
     def faster(self) -> None:
-        box = self.controls.speed_box
-        box.setCurrentIndex(min(box.currentIndex() + 1, box.count() - 1))
+        self.session.speed = SPEEDS[min(SPEEDS.index(self.session.speed) + 1, len(SPEEDS) - 1)]
 
     def slower(self) -> None:
-        box = self.controls.speed_box
-        box.setCurrentIndex(max(box.currentIndex() - 1, 0))
+        self.session.speed = SPEEDS[max(SPEEDS.index(self.session.speed) - 1, 0)]
 
     def _on_speed_changed(self) -> None:
-        self.player_worker.set_speed(self.controls.speed())
+        self.session.speed = self.controls.speed()
 
     def _on_pan(self) -> None:
         self._set_track_check(False)  # a pan frees the camera (UserCamera)
@@ -657,19 +621,10 @@ class MainWindow(QMainWindow):
         self.timeline.begin_trial(info.steps_per_trial)
         self.attention.set_trace(None)
         self._episode_starts_shown = -1
-        c = self.controls
-        for box, value in (
-            (c.scene_box, info.config.scene),
-            (c.agent_box, info.config.agent),
-            (c.preset_box, info.config.preset),
-        ):
-            if box.currentText() != value and box.findText(value) >= 0:
-                box.blockSignals(True)
-                box.setCurrentIndex(box.findText(value))
-                box.blockSignals(False)
-        c.track_check.setEnabled(info.camera)
-        if info.checkpoint is not None and self._open_run is None:
-            self._open_payload = info.checkpoint
+        self.session.show_config(info.config)
+        self.controls.track_check.setEnabled(info.camera)
+        if info.checkpoint is not None:
+            self.session.opened_checkpoint(info.checkpoint)
         self._player_status.setText(f"player: {info.config.agent} on {info.config.scene} ({info.source})")
         if info.source.startswith("pretrained"):
             self.play()  # a trained agent acting is what the window opens with
@@ -742,12 +697,10 @@ class MainWindow(QMainWindow):
     def _describe_step(self, step: PlayerStep | None) -> str:
         if step is None:
             return "player: new trial"
-        speed = speed_label(self.controls.speed())
+        speed = speed_label(self.session.speed)
         weights = self.player_worker.weights_iteration
         following = (
-            f" · weights of iteration {weights}"
-            if weights is not None and self.controls.follow_check.isChecked()
-            else ""
+            f" · weights of iteration {weights}" if weights is not None and self.session.follow else ""
         )
         return (
             f"player: episode {step.episode_index} · trial step {step.step_in_trial} · reward {step.reward:.3g} · "
@@ -800,8 +753,8 @@ class MainWindow(QMainWindow):
             except ValueError as error:
                 self.task_editor.show_error(str(error))
                 return
-        self._training_overrides.update(params)
-        self.statusBar().showMessage(f"training tasks: {self._training_overrides} when training starts", 5000)
+        pinned = self.session.pin_training_task(params)
+        self.statusBar().showMessage(f"training tasks: {pinned} when training starts", 5000)
 
     # ----------------------------------------------------------------------------------- checkpoints
 
@@ -814,11 +767,8 @@ class MainWindow(QMainWindow):
         if self.training_active():
             self.banner.show_message("stop training before opening a checkpoint")
             return
-        self._open_run = None
-        self._open_payload = None
+        self.session.forget_opened()
         self._followed = None
-        self._run_dir = None
-        self._update_media_label()
         self._player_status.setText(f"player: loading {path}…")
         self.player_worker.build(checkpoint_player(path, self.player_worker.seed))
 
@@ -843,10 +793,7 @@ class MainWindow(QMainWindow):
         if checkpoint is None:
             self.banner.show_message(f"{run_dir} has no checkpoint to watch")
             return
-        self._open_run = run_dir
-        self._open_payload = None
-        self._run_dir = run_dir
-        self._update_media_label()
+        self.session.opened_run(run_dir)
         self._player_status.setText(f"player: loading {checkpoint}…")
         self.player_worker.build(checkpoint_player(checkpoint, self.player_worker.seed))
 
@@ -867,7 +814,7 @@ class MainWindow(QMainWindow):
             self.curves.restart_run(run_id)
         for row in rows:
             self.curves.append(run_id, row)
-        if self.controls.follow_check.isChecked() and not self.training_active():
+        if self.session.follow and not self.training_active():
             payload = follower.new_checkpoint()
             if payload is not None:
                 architecture = architecture_key(
@@ -901,7 +848,8 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     def _choose_save_path(self) -> None:
-        start = self._run_dir / "checkpoints" if self._run_dir is not None else self.runs_root
+        run_dir = self.session.run_dir
+        start = run_dir / "checkpoints" if run_dir is not None else self.runs_root
         path, _ = QFileDialog.getSaveFileName(
             self, "Save checkpoint", str(start / "saved.pt"), "Checkpoints (*.pt)"
         )
@@ -922,24 +870,19 @@ class MainWindow(QMainWindow):
 
     def media_dir(self) -> Path:
         """Where screenshots and videos go: the chosen folder, else the run's videos/, else runs/media."""
-        if self._media_dir is not None:
-            return self._media_dir
-        if self._run_dir is not None:
-            return self._run_dir / "videos"
-        return self.runs_root / "media"
+        return self.session.media_target(self.runs_root)
 
     def set_media_dir(self, path: str | Path | None) -> None:
-        self._media_dir = None if path is None else Path(path)
-        self._update_media_label()
+        self.session.media_dir = None if path is None else Path(path)
 
-    def _update_media_label(self) -> None:
+    def _update_media_label(self, *_: object) -> None:
         path = self.media_dir()
         short = Path(*path.parts[-2:]) if len(path.parts) > 2 else path
         self.controls.media_label.setText(f"media → …/{short}" if short != path else f"media → {path}")
         self.controls.media_label.setToolTip(f"screenshots and videos go to {path}")
 
     def _record_panels(self) -> bool:
-        return self.controls.record_panels_check.isChecked()
+        return self.session.record_panels
 
     def screenshot(self, path: str | Path | None = None) -> Path | None:
         """Save the frame on screen (at its rendered resolution) as PNG; returns the path."""
@@ -970,8 +913,7 @@ class MainWindow(QMainWindow):
         return path
 
     def _media_prefix(self) -> str:
-        c = self.controls
-        return f"{c.scene_box.currentText()}-{c.agent_box.currentText()}"
+        return f"{self.session.scene}-{self.session.agent}"
 
     @property
     def recording(self) -> RecordingState:

@@ -48,12 +48,6 @@ from scenes.video import VideoWriter
 
 P = ParamSpec("P")
 
-SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, None)  # None: as fast as possible
-
-
-def speed_label(speed: float | None) -> str:
-    return "max" if speed is None else f"×{speed:g}"
-
 
 @dataclass(frozen=True)
 class PlayerInfo:

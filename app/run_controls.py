@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.player_worker import SPEEDS, speed_label
+from app.session import SPEEDS, speed_label
 
 
 def _button(text: str, tip: str) -> QPushButton:
