@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -60,15 +61,33 @@ def rank_worker(scene: str, agent: str, iterations: int, output: str) -> None:
     from agents import distributed
 
     ranks = distributed.init_from_environment(torch.device("cpu"))
-    trainer = Trainer(resolve_config(scene, agent, "fast"), None, log=False)
+    config = resolve_config(scene, agent, "fast")
+    trainer = Trainer(config, None, log=False)
     trainer.iterate()
     rows = [trainer.iterate() for _ in range(iterations)]
     trainer.close()
+    # The all-reduces themselves, apart from waiting for the slower rank: each timed right after a barrier, so
+    # both ranks enter together. An update makes, per minibatch, one of the gradient (+ loss and stop request)
+    # and one of the advantage moments (3 numbers).
+    gradient = sum(p.numel() for p in trainer.agent.parameters())
+    alone = {"gradient": 0.0, "moments": 0.0}
+    for name, size in (("gradient", gradient + 2), ("moments", 3)) if ranks.world_size > 1 else ():
+        buffer, times = torch.zeros(size), []
+        for _ in range(30):
+            torch.distributed.barrier()
+            start = time.perf_counter()
+            torch.distributed.all_reduce(buffer)
+            times.append(time.perf_counter() - start)
+        alone[name] = statistics.median(times)
+    trials_per_minibatch = max(1, round(config.ppo.minibatch_steps / trainer.trials.steps_per_trial))
+    minibatches = math.ceil(config.num_envs / trials_per_minibatch) * config.ppo.update_epochs
     if ranks.is_main:
         steps = rows[-1]["env_steps"] - rows[0]["env_steps"] + rows[0]["env_steps"] / rows[0]["iteration"]
         totals = {key: sum(m[key] for m in rows) for key in ("rollout_s", "update_s", "sync_s")}
-        gradient = sum(p.numel() for p in trainer.agent.parameters())
-        Path(output).write_text(json.dumps({"steps": steps, "parameters": gradient, **totals}))
+        all_reduce_s = iterations * minibatches * (alone["gradient"] + alone["moments"])
+        Path(output).write_text(
+            json.dumps({"steps": steps, "parameters": gradient, "all_reduce_s": all_reduce_s, **totals})
+        )
     distributed.shutdown()
 
 
@@ -98,18 +117,21 @@ def ranks_table(rank_counts: list[int], cases: list[tuple[str, str]], iterations
         f"medians of {repeats} rounds of {iterations} iterations after a warm-up; 1 torch thread per rank\n"
     )
     print(
-        "| agent, scene (fast preset) | ranks | env steps/s | vs 1 rank | rollout s | update s | collectives s (share of update) | gradient |"
+        "| agent, scene (fast preset) | ranks | env steps/s | vs 1 rank | rollout s | update s "
+        "| collectives s (share of update) | of which all-reduces alone | gradient |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (case, count), rows in results.items():
         rate = statistics.median(r["steps"] / (r["rollout_s"] + r["update_s"]) for r in rows)
         one = results[case, rank_counts[0]]
         base = statistics.median(r["steps"] / (r["rollout_s"] + r["update_s"]) for r in one)
         update = statistics.median(r["update_s"] for r in rows)
         sync = statistics.median(r["sync_s"] for r in rows)
+        alone = statistics.median(r["all_reduce_s"] for r in rows) if count > 1 else 0.0
         print(
             f"| {case} | {count} | {rate:,.0f} | {rate / base:.2f}x | {statistics.median(r['rollout_s'] for r in rows):.2f} "
-            f"| {update:.2f} | {sync:.3f} ({sync / update:.1%}) | {rows[0]['parameters'] * 4 / 1e6:.2f} MB |"
+            f"| {update:.2f} | {sync:.3f} ({sync / update:.1%}) | {alone:.3f} ({alone / update:.1%}) "
+            f"| {rows[0]['parameters'] * 4 / 1e6:.2f} MB |"
         )
 
 
