@@ -100,6 +100,10 @@ MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more e
 LATEST_EVERY_S = 180.0
 # The straggler cutoff cuts no rollout before this share of it (habitat-baselines' SHORT_ROLLOUT_THRESHOLD).
 CUT_AFTER = 0.25
+# Ranks read the store (stop requests, the straggler cutoff) at most this often while stepping, not at every
+# step: a read is a round trip to the store's host process (torchrun's agent), which on a machine whose cores
+# the ranks fill must first be scheduled. A stop request still reaches every rank within 20 ms of stepping.
+STORE_POLL_S = 0.02
 # Mixed into the seed of the rollout-options stream (rank_seed), apart from the ranks' action streams.
 OPTIONS_STREAM = 1
 
@@ -259,6 +263,7 @@ class Trainer:
         self._cutoff = RolloutCutoff(config.ppo.sync_fraction) if self.ranks.world_size > 1 else None
         self._rollout_step = 0
         self._stop_sent = False
+        self._polled_at = -math.inf
 
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._csv_file: Any = None
@@ -359,8 +364,8 @@ class Trainer:
 
     def _gate(self) -> None:
         """Called before every env step: wait while paused, raise TrainingStopped when asked to stop. Across
-        ranks (which do not step in lockstep) stop requests and finished rollouts are read from the store:
-        every rank stops within a step of a request on any rank, and with the straggler cutoff a rank past a
+        ranks (which do not step in lockstep) stop requests and finished rollouts are read from the store
+        every STORE_POLL_S: every rank stops within 20 ms of stepping after a request on any rank, and with the straggler cutoff a rank past a
         quarter of its rollout cuts it short (RolloutCut) once enough ranks have finished theirs."""
         with self._lock:
             while self._paused and not self._stopping:
@@ -370,15 +375,21 @@ class Trainer:
             if stopping:
                 raise TrainingStopped
             return
-        if stopping and not self._stop_sent:
-            self._cutoff.request_stop(self.iteration)
-            self._stop_sent = True
+        if stopping:
+            if not self._stop_sent:
+                self._cutoff.request_stop(self.iteration)
+                self._stop_sent = True
+            raise TrainingStopped
+        self._rollout_step += 1
+        now = time.monotonic()
+        if now - self._polled_at < STORE_POLL_S:
+            return
+        self._polled_at = now
         enough, stop = self._cutoff.poll(self.iteration)
         if stop:
             raise TrainingStopped
-        if enough and self._rollout_step >= CUT_AFTER * self.trials.steps_per_trial:
+        if enough and self._rollout_step > CUT_AFTER * self.trials.steps_per_trial:
             raise RolloutCut
-        self._rollout_step += 1
 
     def set_task_overrides(self, **params: Any) -> Task:
         """Fix these task parameters in every training trial from the next iteration on (validated now).
