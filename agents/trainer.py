@@ -365,8 +365,9 @@ class Trainer:
     def _gate(self) -> None:
         """Called before every env step: wait while paused, raise TrainingStopped when asked to stop. Across
         ranks (which do not step in lockstep) stop requests and finished rollouts are read from the store
-        every STORE_POLL_S: every rank stops within 20 ms of stepping after a request on any rank, and with the straggler cutoff a rank past a
-        quarter of its rollout cuts it short (RolloutCut) once enough ranks have finished theirs."""
+        every STORE_POLL_S: every rank stops within 20 ms of stepping after a request on any rank, and with
+        the straggler cutoff a rank past a quarter of its rollout cuts it short (RolloutCut) once enough
+        ranks have finished theirs."""
         with self._lock:
             while self._paused and not self._stopping:
                 self._lock.wait()
