@@ -547,6 +547,11 @@ class Trainer:
             # of the last one, which `train --resume` continues.
             lost = True
             raise
+        except Exception:
+            # A fault inside an iteration (a scene or agent error): that iteration is dropped whole, as a stop
+            # drops it, and the last finished one is saved below, so the run resumes where it stood.
+            reason = "failed"
+            raise
         finally:
             if not lost and self.run_dir is not None and self.iteration > self._saved_iteration:
                 self.save("latest")

@@ -151,3 +151,46 @@ def _running(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+class FaultyTrainer(Trainer):
+    """A Trainer that raises inside its third iteration's rollout, 50 env steps in (a fault inside a running
+    trainer: a scene or agent bug met mid-run)."""
+
+    def _gate(self) -> None:
+        super()._gate()
+        self.steps_in_iteration = getattr(self, "steps_in_iteration", 0) + 1
+        if self.iteration == 2 and self.steps_in_iteration > 2 * self.trials.steps_per_trial + 50:
+            raise RuntimeError("injected fault in the third iteration's rollout")
+
+
+def test_an_exception_inside_the_running_trainer_is_one_failed_event_and_the_run_resumes(
+    tmp_path: Path,
+) -> None:
+    """Issue 20 (faults): the exception ends training with one Failed line naming it; the iteration it hit is
+    dropped whole and the last finished one saved (checkpoint_every is far away: only the first iteration's
+    checkpoint was written before), so `--resume` continues from there with one metrics row per iteration."""
+    run = tmp_path / "run"
+    process = TrainerProcess(functools.partial(FaultyTrainer, tiny_config(checkpoint_every=1000), run))
+    process.start()
+    events = list(process.events())
+    kinds = [type(e) for e in events if isinstance(e, Started | Metrics | Failed | Finished)]
+    assert kinds == [Started, Metrics, Metrics, Failed, Finished], kinds
+    failed = next(e for e in events if isinstance(e, Failed))
+    assert failed.error == "RuntimeError: injected fault in the third iteration's rollout"
+    assert events[-1] == Finished("failed")
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["counters"]["iteration"] == 2
+    assert any(isinstance(e, Status) and e.status == "failed" for e in events)
+    resumed = Trainer.from_run(run)
+    assert resumed.iteration == 2
+    resumed.iterate()
+    resumed.close()
+    rows = (run / "metrics.csv").read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == [1, 2, 3]
+    # The same as a run that never met the fault, to the bit.
+    reference = Trainer(tiny_config(checkpoint_every=1000), tmp_path / "reference")
+    for _ in range(3):
+        reference.iterate()
+    reference.close()
+    weights, expected = resumed.agent.state_dict(), reference.agent.state_dict()
+    assert all(torch.equal(weights[name], expected[name]) for name in expected)
