@@ -138,8 +138,10 @@ class PresetTable:
         return "*" in allowed or self.family(scene) in allowed or scene in allowed
 
     def matching_rows(self, preset: str, scene: str, agent: str) -> list[tuple[str, dict[str, Any]]]:
-        """(label, values) of every row that applies, in file order (later rows win)."""
+        """(label, values) of every row that applies, in file order (later rows win). A preset that `extends`
+        another takes that one's rows too."""
         family = self.family(scene)
+        names = {"*", preset, self.presets[preset].get("extends", preset)}
         matched = []
         for row in self.rows:
             presets = row.get("preset", "*")
@@ -147,7 +149,7 @@ class PresetTable:
             where = row.get("where", ["*"])
             agents = row.get("agents", ["*"])
             if (
-                ("*" in presets or preset in presets)
+                names.intersection(presets)
                 and ("*" in where or scene in where or family in where)
                 and ("*" in agents or agent in agents)
             ):

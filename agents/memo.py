@@ -72,6 +72,9 @@ from agents.base import (
 from agents.layers import CacheView, KVCache, KVPrefix
 from agents.prenorm import SIZE_PRESETS, PreNormAgent, PreNormSpec
 
+# The AMAGO fork's shortest training segment per summary token (`min_val = self.summary_length*80`).
+AMAGO_FLOOR_PER_SUMMARY = 80
+
 
 @dataclass
 class MemoSpec(PreNormSpec):
@@ -82,14 +85,32 @@ class MemoSpec(PreNormSpec):
         0.2, "training draws one segment length ~ U[1-j, 1+j]·l_seg per evaluate call (paper: 0.2; 0 = off)"
     )
     summary_detach_prob: float = hp(0.0, "training: probability of stopping gradients at a new summary")
+    segment_draw: str = hp(
+        "uniform",
+        "how training draws l_seg: 'uniform' (U[1-j, 1+j]·l_seg, the navigation trainer's) or 'amago' "
+        "(a + (l_seg + 1 - a)·sqrt(u), a = 80·l_sum: the AMAGO fork's, biased toward l_seg; ignores j)",
+    )
+
+    @property
+    def _amago_floor(self) -> int:
+        return AMAGO_FLOOR_PER_SUMMARY * self.summary_length
 
     @property
     def max_segment_length(self) -> int:
+        if self.segment_draw == "amago":
+            return max(self._amago_floor, self.segment_length)
         return int(self.segment_length * (1 + self.segment_jitter))
 
     @property
     def min_segment_length(self) -> int:
+        if self.segment_draw == "amago":
+            return min(self._amago_floor, self.segment_length + 1)
         return int(self.segment_length * (1 - self.segment_jitter))
+
+    @property
+    def jittered(self) -> bool:
+        """Whether training draws its segment length (inference always runs the fixed l_seg)."""
+        return self.segment_draw == "amago" or self.segment_jitter > 0
 
     def validate(self) -> None:
         super().validate()
@@ -105,6 +126,8 @@ class MemoSpec(PreNormSpec):
             )
         if not 0 <= self.segment_jitter < 1:
             raise ValueError(f"segment_jitter must be in [0, 1), got {self.segment_jitter}")
+        if self.segment_draw not in ("uniform", "amago"):
+            raise ValueError(f"segment_draw must be 'uniform' or 'amago', got {self.segment_draw!r}")
         if not 0 <= self.summary_detach_prob <= 1:
             raise ValueError(f"summary_detach_prob must be in [0, 1], got {self.summary_detach_prob}")
         if self.stream_window and self.stream_window < self.max_segment_length + self.summary_length:
@@ -147,9 +170,15 @@ class Memo(PreNormAgent):
         self.summary_queries = nn.Parameter(torch.randn(spec.summary_length, spec.d_model))
 
     def sample_segment_length(self, generator: torch.Generator | None = None) -> int:
-        """One training segment length, int(U[1-j, 1+j]·l_seg) (official: int(l_seg·(0.8 + 0.4·u)))."""
-        j = self.spec.segment_jitter
+        """One training segment length: int(U[1-j, 1+j]·l_seg) (navigation trainer: int(l_seg·(0.8 + 0.4·u)));
+        with segment_draw 'amago', int(a + (l_seg + 1 - a)·sqrt(u)) with a = 80·l_sum (the AMAGO fork's
+        `amago/nets/transformer.py`, docs/reference/memo.md: with its T-maze command, l_sum 4 and l_seg 256,
+        a = 320 lies above l_seg, so its segments are 257-320 tokens)."""
         u = float(torch.rand((), generator=generator))
+        if self.spec.segment_draw == "amago":
+            floor = self.spec._amago_floor
+            return int(floor + (self.spec.segment_length + 1 - floor) * u**0.5)
+        j = self.spec.segment_jitter
         return int(self.spec.segment_length * (1 - j + 2 * j * u))
 
     def rollout_options(
@@ -158,7 +187,7 @@ class Memo(PreNormAgent):
         """Training jitters l_seg per forward (docs/reference/memo.md); under PPO the acting pass must segment a
         trial the way the update re-evaluates it, so one length is drawn per rollout and used by both. Out of
         training (`eval`, `record`, the player) the fixed l_seg, as both official codes run inference."""
-        if not training or self.spec.segment_jitter <= 0:
+        if not training or not self.spec.jittered:
             return {}
         return {"segment_length": self.sample_segment_length(generator)}
 
@@ -275,8 +304,8 @@ class Memo(PreNormAgent):
         generator: torch.Generator | None = None,
     ) -> EvalOutput:
         """Training forward. Segment length: `segment_length` if given; else one drawn with `generator`
-        in training mode when `segment_jitter` > 0; else l_seg (what `step` uses by default)."""
-        if segment_length is None and self.training and self.spec.segment_jitter > 0:
+        in training mode when the spec draws one (`jittered`); else l_seg (what `step` uses by default)."""
+        if segment_length is None and self.training and self.spec.jittered:
             segment_length = self.sample_segment_length(generator)
         seg = self._segment_length(segment_length)
         feats = self.sequence_features(sequences, mask)
@@ -340,6 +369,13 @@ class Memo(PreNormAgent):
 # cut into ~8 segments, keeping the paper's 8x compression (l_seg / l_sum). Navigation: the paper's 256 / 32.
 MEMO_PRESETS: dict[str, dict[str, object]] = {
     "gridworld": {**SIZE_PRESETS["gridworld"], "segment_length": 64, "summary_length": 8},
+    # The AMAGO fork's one published Memo command (T-maze): l_sum 4, l_seg 256, its segment-length draw.
+    "gridworld-amago": {
+        **SIZE_PRESETS["gridworld"],
+        "segment_length": 256,
+        "summary_length": 4,
+        "segment_draw": "amago",
+    },
     "navigation": {**SIZE_PRESETS["navigation"], "segment_length": 256, "summary_length": 32},
 }
 

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution
 
 from agents import AGENTS, KEY_STEP, KEY_SUMMARY, Agent, StepOutput, TokenBatch, describe_agents, make_agent
+from agents.registry import make_spec
 
 OBS, ACT = 5, 3
 SMALL: dict[str, dict[str, Any]] = {
@@ -183,6 +184,33 @@ def test_memo_training_segmentation_is_reproducible_by_step() -> None:
     assert_step_equals_evaluate(agent, seq, outs, segment_length=drawn)
     lengths = {agent.sample_segment_length(torch.Generator().manual_seed(s)) for s in range(50)}
     assert min(lengths) >= 4 and max(lengths) <= 7 and len(lengths) > 1
+
+
+def test_memo_amago_segment_draw_is_the_forks_and_step_still_equals_evaluate() -> None:
+    """segment_draw 'amago': int(a + (l_seg + 1 - a)·sqrt(u)), a = 80·l_sum (the AMAGO fork's draw), so below
+    l_seg the lengths lie in [a, l_seg] with mean a + (l_seg + 1 - a)·2/3; with its T-maze command (a = 320 above
+    l_seg = 256) in [257, 320]; and the drawn length runs step and evaluate alike."""
+    agent = small("memo", segment_length=200, summary_length=1, segment_draw="amago").train()
+    lengths = [agent.sample_segment_length(torch.Generator().manual_seed(s)) for s in range(2000)]
+    assert min(lengths) >= 80 and max(lengths) <= 200
+    assert abs(sum(lengths) / len(lengths) - (80 + 121 * 2 / 3)) < 2  # sd 33 / sqrt(2000): ±0.8 at 2.5 sigma
+    generator = torch.Generator().manual_seed(7)
+    u = float(torch.rand((), generator=torch.Generator().manual_seed(7)))
+    assert agent.sample_segment_length(generator) == int(80 + 121 * u**0.5)
+    tmaze = make_spec("memo", segment_length=256, summary_length=4, segment_draw="amago")
+    assert (tmaze.min_segment_length, tmaze.max_segment_length) == (257, 320)
+    assert make_spec("memo", "gridworld-amago").segment_draw == "amago"
+    with pytest.raises(ValueError, match="segment_draw must be"):
+        make_spec("memo", segment_draw="gaussian")
+
+    short = small("memo", segment_length=6, summary_length=1, segment_draw="amago").train()  # a = 80 > 6
+    drawn = short.sample_segment_length(torch.Generator().manual_seed(1))
+    assert 7 <= drawn <= 80
+    seq = random_trials(2, 120, "continuous", trial_len=120)
+    assert_step_equals_evaluate(
+        short, seq, run(short.eval(), seq, segment_length=drawn), segment_length=drawn
+    )
+    assert short.rollout_options(torch.Generator(), training=False) == {}
 
 
 @pytest.mark.parametrize("name", ["memo", "rmt"])
