@@ -57,21 +57,24 @@ def _check(memory: np.ndarray, target: np.ndarray) -> tuple[FloatArray, np.ndarr
 
 
 def ridge_probe_r2(memory: np.ndarray, target: np.ndarray, alpha: float = 1.0, folds: int = 5) -> FloatArray:
-    """Held-out R² of a ridge regression from the memory at each trial step to `target` (one value per
-    trial): shape (steps,). R² = 1 − SSE / SS of the held-out targets about their mean; ≤ 0 means no better
-    than predicting the mean."""
+    """Held-out R² of a ridge regression from the memory at each trial step to `target`: shape (steps,) for
+    one value per trial, (steps, k) for k values per trial (one probe per step fits all k at once).
+    R² = 1 − SSE / SS of the held-out targets about their mean; ≤ 0 means no better than predicting the mean."""
     memory, y = _check(memory, target)
-    y = y.astype(np.float64).reshape(len(y), -1)
+    columns = y.astype(np.float64).reshape(len(y), -1)
     trials, steps, _ = memory.shape
-    r2 = np.empty(steps)
+    total = ((columns - columns.mean(0)) ** 2).sum(0)
+    r2 = np.empty((steps, columns.shape[1]))
     for step in range(steps):
-        predicted = np.empty_like(y)
+        predicted = np.empty_like(columns)
         for held in _folds(trials, folds):
             train = np.setdiff1d(np.arange(trials), held)
-            predicted[held] = _ridge_fit_predict(memory[train, step], y[train], memory[held, step], alpha)
-        total = ((y - y.mean(0)) ** 2).sum()
-        r2[step] = 1.0 - ((y - predicted) ** 2).sum() / total if total > 0 else 0.0
-    return r2
+            predicted[held] = _ridge_fit_predict(
+                memory[train, step], columns[train], memory[held, step], alpha
+            )
+        error = ((columns - predicted) ** 2).sum(0)
+        r2[step] = np.where(total > 0, 1.0 - error / np.where(total > 0, total, 1.0), 0.0)
+    return r2[:, 0] if y.ndim == 1 else r2
 
 
 def ridge_probe_accuracy(

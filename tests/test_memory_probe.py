@@ -23,6 +23,8 @@ def test_a_memory_that_holds_the_task_decodes_and_noise_does_not() -> None:
     holds = task[:, None, None] * direction + 0.05 * noise  # the task, written along one direction
     assert ridge_probe_r2(holds, task).min() > 0.95
     assert ridge_probe_r2(noise, task).max() < 0.15  # noise: no better than the mean, give or take the folds
+    both = ridge_probe_r2(holds, np.stack([task, rng.uniform(-1, 1, TRIALS)], axis=1))  # one held, one not
+    assert both.shape == (STEPS, 2) and both[:, 0].min() > 0.95 and both[:, 1].max() < 0.15
 
 
 def test_the_probe_finds_the_step_where_the_memory_learns_the_task() -> None:
