@@ -88,5 +88,7 @@ ppo = { gamma = 0.25 }
 
 
 def test_an_unknown_preset_is_one_line_naming_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown preset .fastest.; valid presets: fast, paper, amago, default"):
+    with pytest.raises(
+        ValueError, match=r"unknown preset .fastest.; valid presets: fast, paper, amago, default"
+    ):
         preset_values("fastest", "darkroom", "mlp")
