@@ -20,8 +20,9 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen MUJOCO_GL=egl $(PY) -m pytest -q
 
+# mypy reads its settings and file list from pyproject.toml [tool.mypy] (issue 22: a type check in CI).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 bench: $(STAMP)
 	MUJOCO_GL=egl $(PY) bench/bench_scenes.py

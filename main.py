@@ -14,7 +14,7 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 if TYPE_CHECKING:
     import torch
@@ -193,7 +193,8 @@ def run_headless_demo(args: argparse.Namespace) -> int:
         )
     else:
         trainer = train_for_demo(config, 45.0 if args.demo_seconds is None else args.demo_seconds)
-        scene, agent, run_dir = trainer.scene, trainer.agent, trainer.run_dir
+        # train_for_demo gives its Trainer a run directory, so run_dir is never None here.
+        scene, agent, run_dir = trainer.scene, trainer.agent, cast(Path, trainer.run_dir)
     return record_demo(scene, agent, run_dir)
 
 

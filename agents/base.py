@@ -135,12 +135,12 @@ class TokenBatch:
 
     def index(self, where: Any) -> TokenBatch:
         """Every field indexed alike over the leading dimensions (e.g. `rows`, or `(rows, times)`)."""
-        return TokenBatch(
-            **{
-                f.name: None if (v := getattr(self, f.name)) is None else v[where]
-                for f in dataclasses.fields(self)
-            }
-        )
+        # Any: the required fields are never None here (they are not None in self).
+        fields: dict[str, Any] = {
+            f.name: None if (v := getattr(self, f.name)) is None else v[where]
+            for f in dataclasses.fields(self)
+        }
+        return TokenBatch(**fields)
 
 
 @dataclass
@@ -226,6 +226,9 @@ class Agent(nn.Module, ABC):
     and trains the CNN end to end through its own loss. Without it `self.image_encoder` is None and the
     model (parameters, state dict, outputs) is exactly the vector-only one.
     """
+
+    # The value head (agents.heads.ValueHead), set by each subclass; PPO gives it its own parameter group.
+    value: nn.Module
 
     def __init__(
         self,

@@ -234,7 +234,8 @@ def mark_exit(reason: str) -> None:
         return
     try:
         store = _store()
-        store.set(f"{_STORE_PREFIX}{rank()}", pickle.dumps(reason))
+        # The stub says str; the store takes bytes too (pybind11 accepts both), and the reader unpickles them.
+        store.set(f"{_STORE_PREFIX}{rank()}", pickle.dumps(reason))  # type: ignore[arg-type]
     except Exception:  # the store's host may be gone too; the note is a courtesy
         pass
 

@@ -105,6 +105,7 @@ class ImageEncoder(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                assert module.bias is not None  # every layer here is built with a bias
                 nn.init.zeros_(module.bias)
 
     @property
@@ -146,6 +147,10 @@ class ObservationNormalizer(nn.Module):
 
     CLIP = 10.0
     EPSILON = 1e-8
+    # Buffers registered in __init__ (declared here for the type checker: Module's __getattr__ is untyped).
+    mean: Tensor
+    var: Tensor
+    count: Tensor
 
     def __init__(self, size: int) -> None:
         super().__init__()

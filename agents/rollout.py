@@ -113,7 +113,8 @@ def packed_copy(
         moved[name] = on_device[:, offset : offset + width].reshape(t.shape).to(t.dtype)
         offset += width
     device_noise = moved.pop("noise", None)
-    return TokenBatch(**{name: moved.get(name) for name, _ in named}), device_noise
+    fields: dict[str, Any] = {name: moved.get(name) for name, _ in named}  # None only for optional fields
+    return TokenBatch(**fields), device_noise
 
 
 def act(

@@ -114,7 +114,7 @@ def adaptation_curve(rollout: Rollout, num_episodes: int, bin_steps: int = 20) -
     step_in_episode = steps - starts
     index = trials.episode_index.long()
     num_bins = math.ceil(length / bin_steps)
-    curves = []
+    curves: list[list[float]] = []
     for k in range(num_episodes):
         in_episode = index == k
         bins = (step_in_episode // bin_steps)[in_episode]

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -127,7 +127,7 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None)
             return build_agent(config, scene, probe)
         finally:
             probe.close()
-    obs_dim = int(np.prod(trials.observation_space.shape))
+    obs_dim = int(np.prod(cast(tuple[int, ...], trials.observation_space.shape)))
     agent = make_agent(
         config.agent,
         obs_dim,

@@ -9,10 +9,12 @@ The same widget serves TrMRL's 5-key window, Memo's summaries + current segment 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from agents.base import KEY_SUMMARY, StepTrace
@@ -195,7 +197,8 @@ class AttentionPanel(QWidget):
         # One row per layer and one per head cannot both be shown: "all heads" is unavailable then.
         if not ALL_HEADS <= self._head < n_heads or (self._layer == ALL_LAYERS and self._head == ALL_HEADS):
             self._head = MEAN_HEADS
-        self._head_box.model().item(0).setEnabled(self._layer != ALL_LAYERS)
+        head_model = cast(QStandardItemModel, self._head_box.model())  # a QComboBox's default model
+        head_model.item(0).setEnabled(self._layer != ALL_LAYERS)
         self._layer_box.setCurrentIndex(self._layer_box.findData(self._layer))
         self._head_box.setCurrentIndex(self._head_box.findData(self._head))
 

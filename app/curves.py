@@ -11,6 +11,7 @@ import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import numpy as np
 import pyqtgraph as pg
@@ -291,5 +292,5 @@ class CurvesPanel(QWidget):
             self._redraw.start()
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
     latency-bound, and the CPU answers them sooner than a GPU would.
     """
 
+    _needs_default_layout: bool  # set by _restore: lay the docks out on the first show
+
     training_state_changed = Signal(str)  # the text both training labels now show
 
     def __init__(
@@ -328,7 +330,9 @@ class MainWindow(QMainWindow):
 
     def _bind_session(self) -> None:
         """The widgets and the player follow the session: each field's change shows where it belongs."""
-        events, c, worker = self.session.events, self.controls, self.player_worker
+        # psygnal's @evented adds `events` at runtime; its type is invisible to mypy.
+        events = self.session.events  # type: ignore[attr-defined]
+        c, worker = self.controls, self.player_worker
         for name, box in (("scene", c.scene_box), ("agent", c.agent_box), ("preset", c.preset_box)):
             events[name].connect(functools.partial(self._show_choice, box))
         events.speed.connect(lambda speed: self._show_choice(c.speed_box, speed_label(speed)))

@@ -32,7 +32,8 @@ def qimage_to_array(image: QImage) -> np.ndarray:
 def save_png(frame: np.ndarray, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not array_to_qimage(frame).save(str(path), "PNG"):
+    # The stub types format as bytes, but PySide6 refuses bytes here at runtime and takes the str "PNG".
+    if not array_to_qimage(frame).save(str(path), "PNG"):  # type: ignore[call-overload]
         raise OSError(f"could not write {path}")
     return path
 

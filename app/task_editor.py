@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -40,6 +40,14 @@ _FLOAT_LIMIT = 1e9
 _ERROR_BORDER = f"border: 1px solid {ERROR};"
 
 
+def _low(param: TaskParam) -> float:
+    return cast(float, param.low)  # numeric parameters always have bounds (TaskParam checks it)
+
+
+def _high(param: TaskParam) -> float:
+    return cast(float, param.high)
+
+
 class _Field:
     """One parameter's row: its input (and slider for floats), its error line, and the value last shown."""
 
@@ -48,7 +56,7 @@ class _Field:
         self.label = QLabel(param.name)
         self.label.setToolTip(param.doc)
         self.slider: QSlider | None = None
-        self.input: QWidget = self._make_input(param)
+        self.input: QComboBox | QSpinBox | QDoubleSpinBox = self._make_input(param)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {ERROR};")
         self.error.setWordWrap(True)
@@ -66,7 +74,7 @@ class _Field:
             if self.slider is not None:
                 self.input.valueChanged.connect(self._sync_slider)
 
-    def _make_input(self, param: TaskParam) -> QWidget:
+    def _make_input(self, param: TaskParam) -> QComboBox | QSpinBox | QDoubleSpinBox:
         suffix = f" {param.unit}" if param.unit else ""
         if param.kind == "choice":
             box = QComboBox()
@@ -78,7 +86,7 @@ class _Field:
             spin.setRange(-_INT_LIMIT - 1, _INT_LIMIT)
             spin.setSuffix(suffix)
             return spin
-        span = param.high - param.low
+        span = _high(param) - _low(param)
         double = QDoubleSpinBox()
         double.setRange(-_FLOAT_LIMIT, _FLOAT_LIMIT)
         double.setDecimals(_decimals(span))
@@ -120,14 +128,15 @@ class _Field:
         return ""
 
     def _slider_moved(self, position: int) -> None:
-        p = self.param
-        self.input.setValue(p.low + (p.high - p.low) * position / _SLIDER_STEPS)
+        low, high = _low(self.param), _high(self.param)
+        double = cast(QDoubleSpinBox, self.input)  # only float parameters have a slider
+        double.setValue(low + (high - low) * position / _SLIDER_STEPS)
 
     def _sync_slider(self, value: float) -> None:
-        p = self.param
-        if self.slider is None or p.high <= p.low:
+        low, high = _low(self.param), _high(self.param)
+        if self.slider is None or high <= low:
             return
-        fraction = min(max((value - p.low) / (p.high - p.low), 0.0), 1.0)
+        fraction = min(max((value - low) / (high - low), 0.0), 1.0)
         self.slider.blockSignals(True)
         self.slider.setValue(round(fraction * _SLIDER_STEPS))
         self.slider.blockSignals(False)
@@ -276,7 +285,7 @@ class TaskEditor(QWidget):
     def _revert(self) -> None:
         self.set_current(self._current)
 
-    def _apply(self, signal: Signal) -> None:
+    def _apply(self, signal: SignalInstance) -> None:
         edits = self.edits()
         errors = {name: self._fields[name].check() for name in edits}
         for name, message in errors.items():

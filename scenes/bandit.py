@@ -247,7 +247,8 @@ class BanditEnv(BatchOfOneEnv):
     """One two-armed bandit (specification in `TwoArmedBandit`), a Gymnasium env over a one-env batch."""
 
     task_params: ClassVar[tuple[TaskParam, ...]] = BANDIT_TASK_PARAMS
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}  # type: ignore[misc]
 
     def __init__(self, task: Mapping[str, Any], render_mode: str | None = None) -> None:
         super().__init__(task, render_mode)

@@ -20,7 +20,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
@@ -81,7 +81,9 @@ class TaskParam:
                     return choice
             raise refused
         number = None if is_bool else _number(value)
-        if number is None or not (self.low <= number <= self.high):
+        # Numeric kinds always have both bounds (checked in __post_init__).
+        low, high = cast(float, self.low), cast(float, self.high)
+        if number is None or not (low <= number <= high):
             raise refused
         if self.kind == "int":
             if number != int(number):
@@ -100,7 +102,7 @@ class TaskParam:
         return out
 
 
-def _number(value: str | int | float | np.number) -> float | None:
+def _number(value: str | int | float | np.bool_ | np.number) -> float | None:
     """`value` as a finite float, or None (not a number; NaN, ±inf, or an int too large for a float)."""
     try:
         number = float(value)
@@ -148,7 +150,8 @@ class TaskEnv(gym.Env):
     """A Gymnasium environment whose task is a dict of schema-checked parameters, editable at any time."""
 
     task_params: ClassVar[tuple[TaskParam, ...]] = ()
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 20}
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 20}  # type: ignore[misc]
 
     def __init__(
         self,
@@ -194,9 +197,15 @@ class BatchEnv(Protocol):
     """Many environments stepped together. Resets are explicit (no auto-reset): the trial wrapper decides
     whether an ended episode is followed by another episode of the same task or by a new task."""
 
-    num_envs: int
-    single_observation_space: gym.Space
-    single_action_space: gym.Space
+    # Read-only (properties) so that implementations may declare narrower spaces (Box, Discrete).
+    @property
+    def num_envs(self) -> int: ...
+
+    @property
+    def single_observation_space(self) -> gym.Space: ...
+
+    @property
+    def single_action_space(self) -> gym.Space: ...
 
     def reset(self, env_ids: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
         """Reset the listed envs; return their first observations, shape (len(env_ids), *obs_shape)."""
@@ -284,7 +293,7 @@ class EnvList:
         for k, i in enumerate(np.asarray(env_ids, dtype=np.int64)):
             obs, _ = self.envs[i].reset(seed=None if seeds is None else int(seeds[k]))
             observations.append(obs)
-        shape = (0, *self.single_observation_space.shape)
+        shape = (0, *cast(tuple[int, ...], self.single_observation_space.shape))
         return np.stack(observations) if observations else np.zeros(shape, dtype=np.float32)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:

@@ -281,6 +281,7 @@ class _GridBatch(ABC):
     task_params: ClassVar[tuple[TaskParam, ...]]
     episode_length: ClassVar[int]
     obs_dim: ClassVar[int]
+    single_observation_space: gym.spaces.Box  # set by each subclass's __init__
 
     def __init__(self, num_envs: int, tasks: Sequence[Mapping[str, Any]]) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
@@ -554,7 +555,8 @@ class DarkroomBatch(_GridBatch):
 class _GridEnv(BatchOfOneEnv):
     """A gridworld as a Gymnasium env: a batch of one."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 8}
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 8}  # type: ignore[misc]
     batch_class: ClassVar[type[_GridBatch]]
 
     def __init__(self, task: Mapping[str, Any], render_mode: str | None = None) -> None:

@@ -17,9 +17,9 @@ callers); `ood` exists where the paper evaluates out of distribution (HalfCheeta
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import mujoco
 import numpy as np
@@ -66,11 +66,11 @@ class LocomotionEnv(TaskEnv):
 
     @property
     def model(self) -> mujoco.MjModel:
-        return self.sim.unwrapped.model
+        return cast(MujocoEnv, self.sim.unwrapped).model
 
     @property
     def data(self) -> mujoco.MjData:
-        return self.sim.unwrapped.data
+        return cast(MujocoEnv, self.sim.unwrapped).data
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -245,7 +245,9 @@ class LocomotionScene(Scene):
     def make_env(
         self, task: Mapping[str, Any] | None = None, render_mode: str | None = None
     ) -> LocomotionEnv:
-        return self.env_class(self.default_task() if task is None else task, render_mode=render_mode)
+        # Each concrete env takes (task, **kwargs); LocomotionEnv's own __init__ also takes the simulator.
+        make = cast(Callable[..., LocomotionEnv], self.env_class)
+        return make(self.default_task() if task is None else task, render_mode=render_mode)
 
 
 @dataclass

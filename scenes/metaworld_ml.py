@@ -33,7 +33,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import gymnasium as gym
 import mujoco
@@ -271,7 +271,9 @@ class _MetaWorldTaskEnv(TaskEnv):
     agent must find it). So `check_env` warns about infinite bounds and equal bounds, as expected.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 80}  # Meta-World's fps
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    # render_fps: Meta-World's.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 80}  # type: ignore[misc]
 
     def __init__(
         self,
@@ -289,7 +291,7 @@ class _MetaWorldTaskEnv(TaskEnv):
         self._camera = _camera()
         self._mw = self._make_active(self._env_name(self._task))
         # Copies, so the spaces stay the same objects when ML10 / ML45 swap envs (all v3 envs share them).
-        mw_obs = self._mw.observation_space
+        mw_obs = cast(gym.spaces.Box, self._mw.observation_space)  # Meta-World's are Boxes
         self.observation_space = gym.spaces.Box(mw_obs.low, mw_obs.high, dtype=np.float64)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         # Reset now so the env renders and steps correctly even before the caller's first reset().

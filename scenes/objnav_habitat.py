@@ -163,6 +163,7 @@ VIEW_SPACING = 0.5  # m between candidate view points around an object
 MAX_VIEW_POINTS = 32  # per instance: enough for the nearest-goal geodesic, cheap for MultiGoalShortestPath
 GOAL_PIXEL_FRACTION = 10 / (256 * 256)  # Memo's 10 pixels of a 256² head camera
 START_TRIES = 200
+Vector = Sequence[float] | np.ndarray  # a point or direction: a list, a tuple or a NumPy array
 TOPDOWN_METRES_PER_PIXEL = 0.05
 GPS_HIGH = 5.0  # GPS bound of the observation space: 50 m houses
 
@@ -242,7 +243,7 @@ def goal_one_hot(goal: int, size: int) -> np.ndarray:
     return out
 
 
-def rotate_vector(quaternion_wxyz: Sequence[float], vector: Sequence[float]) -> np.ndarray:
+def rotate_vector(quaternion_wxyz: Vector, vector: Vector) -> np.ndarray:
     """`vector` rotated by the unit quaternion (w, x, y, z): v + w·t + u × t with t = 2 u × v."""
     w, x, y, z = (float(c) for c in quaternion_wxyz)
     u, v = np.array([x, y, z]), np.asarray(vector, dtype=np.float64)
@@ -250,7 +251,7 @@ def rotate_vector(quaternion_wxyz: Sequence[float], vector: Sequence[float]) -> 
     return v + w * t + np.cross(u, t)
 
 
-def planar_heading(quaternion_wxyz: Sequence[float]) -> float:
+def planar_heading(quaternion_wxyz: Vector) -> float:
     """The heading in the top-down frame (x, -z), radians counter-clockwise from +x. Habitat looks along -z, so
     the identity rotation faces +y of that frame: pi/2."""
     forward = rotate_vector(quaternion_wxyz, (0.0, 0.0, -1.0))
@@ -263,7 +264,7 @@ def heading_quaternion(angle: float) -> tuple[float, float, float, float]:
     return (math.cos(yaw / 2), 0.0, math.sin(yaw / 2), 0.0)
 
 
-def planar_position(position: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> np.ndarray:
+def planar_position(position: Vector, lower: Vector, upper: Vector) -> np.ndarray:
     """(x, -z) of a habitat position, offset so the navmesh bounds' corner is (0, 0): non-negative like the
     apartment's GPS."""
     return np.array([position[0] - lower[0], upper[2] - position[2]], dtype=np.float64)
@@ -272,11 +273,11 @@ def planar_position(position: Sequence[float], lower: Sequence[float], upper: Se
 def assemble_observation(
     rgb: np.ndarray,
     depth: np.ndarray | None,
-    position: Sequence[float],
-    rotation_wxyz: Sequence[float],
+    position: Vector,
+    rotation_wxyz: Vector,
     goal: int,
     num_goals: int,
-    bounds: tuple[Sequence[float], Sequence[float]],
+    bounds: tuple[Vector, Vector],
 ) -> np.ndarray:
     """objnav-apartment's observation vector from habitat-sim's sensor arrays and the agent's pose.
 
@@ -312,23 +313,21 @@ def spl(success: bool, shortest: float, path_length: float) -> float:
     return shortest / max(shortest, path_length, 1e-9)
 
 
-def box_distance_xz(point: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> float:
+def box_distance_xz(point: Vector, lower: Vector, upper: Vector) -> float:
     """Horizontal (x, z) distance from `point` to the axis-aligned box [lower, upper] (0 inside it)."""
     dx = max(lower[0] - point[0], 0.0, point[0] - upper[0])
     dz = max(lower[2] - point[2], 0.0, point[2] - upper[2])
     return math.hypot(dx, dz)
 
 
-def is_view_point(point: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> bool:
+def is_view_point(point: Vector, lower: Vector, upper: Vector) -> bool:
     """Whether an agent standing at `point` (navmesh height) is close enough to the box to succeed: within
     SUCCESS_DISTANCE horizontally, and on its floor (not above its top, at most VIEW_DROP below its bottom)."""
     on_floor = lower[1] - VIEW_DROP <= point[1] <= upper[1]
     return on_floor and box_distance_xz(point, lower, upper) <= SUCCESS_DISTANCE
 
 
-def view_point_candidates(
-    lower: Sequence[float], upper: Sequence[float], spacing: float = VIEW_SPACING
-) -> np.ndarray:
+def view_point_candidates(lower: Vector, upper: Vector, spacing: float = VIEW_SPACING) -> np.ndarray:
     """(N, 3) grid of points around a box, SUCCESS_DISTANCE beyond it, at its bottom height, to be snapped onto
     the navmesh (habitat's ObjectNav datasets precompute such view points; here they are made at load time)."""
     reach = SUCCESS_DISTANCE
@@ -349,7 +348,7 @@ class GoalInstance:
 
 
 def goal_instances(
-    objects: Iterable[tuple[str, int, Sequence[float], Sequence[float]]], categories: Sequence[str]
+    objects: Iterable[tuple[str, int, Vector, Vector]], categories: Sequence[str]
 ) -> list[GoalInstance]:
     """(category name, semantic id, box min, box max) of the scene's objects -> the instances of `categories`."""
     out = []
@@ -365,7 +364,7 @@ def min_goal_pixels(resolution: int) -> int:
 
 
 def goal_reached(
-    position: Sequence[float],
+    position: Vector,
     semantic: np.ndarray,
     instances: Sequence[GoalInstance],
     goal: int,
@@ -1055,7 +1054,8 @@ class ObjNavHabitatEnv(BatchOfOneEnv):
     """One habitat-sim navigation environment: a batch of one (its simulator runs in a worker process)."""
 
     task_params = HABITAT_TASK_PARAMS
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}  # type: ignore[misc]
     draws_batch_seed: ClassVar[bool] = True
 
     def __init__(

@@ -7,9 +7,10 @@ backend is missing fails with its own clear message only when it is made.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvCreator
 
 from scenes.base import Scene, TaskEnv, gym_id
 
@@ -56,4 +57,6 @@ def register_gym_envs() -> None:
     environment, so `env.unwrapped.set_task(...)` is all a `gym.make` user needs."""
     for scene_id in SCENES:
         if gym_id(scene_id) not in gym.registry:
-            gym.register(gym_id(scene_id), entry_point=_make_gym_env, kwargs={"scene_id": scene_id})
+            # Gymnasium calls the entry point with keywords only; scene_id always comes from `kwargs`.
+            entry_point = cast(EnvCreator, _make_gym_env)
+            gym.register(gym_id(scene_id), entry_point=entry_point, kwargs={"scene_id": scene_id})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -113,7 +113,12 @@ class Trials:
             )  # past H in longer evaluations
             self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
-        self.action_dim = int(self.action_space.n) if self.discrete else int(np.prod(self.action_space.shape))
+        action_space = self.action_space
+        self.action_dim = (
+            int(action_space.n)
+            if isinstance(action_space, gym.spaces.Discrete)
+            else int(np.prod(cast(tuple[int, ...], action_space.shape)))
+        )
         self.task_dim = len(scene.task_params)
         self._pending_tasks: list[Task] | None = first_tasks
         self._tokens: TrialTokens | None = None
@@ -189,13 +194,13 @@ class Trials:
             raise RuntimeError("call reset() before step()")
         prev = self._tokens
         actions = np.asarray(actions)
+        env_actions: np.ndarray
         if self.discrete:
             env_actions = actions.astype(np.int64).reshape(self.num_envs)
             action_tokens = np.eye(self.action_dim, dtype=np.float32)[env_actions]
         else:
-            env_actions = np.clip(
-                actions.reshape(self.num_envs, -1), self.action_space.low, self.action_space.high
-            ).astype(np.float32)
+            box = cast(gym.spaces.Box, self.action_space)  # not Discrete, so a Box
+            env_actions = np.clip(actions.reshape(self.num_envs, -1), box.low, box.high).astype(np.float32)
             action_tokens = env_actions
         obs, reward, terminated, truncated, info = self.batch.step(env_actions)
         reward = np.asarray(reward, dtype=np.float32)

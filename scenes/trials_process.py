@@ -35,7 +35,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class StepLayout:
     @classmethod
     def of(cls, trials: Trials) -> StepLayout:
         scene = trials.scene
-        obs_dim = int(np.prod(trials.observation_space.shape))
+        obs_dim = int(np.prod(cast(tuple[int, ...], trials.observation_space.shape)))
         fields = (
             ("obs", "float32", (obs_dim,)),
             ("prev_action", "float32", (trials.action_dim,)),

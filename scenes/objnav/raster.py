@@ -66,8 +66,8 @@ def draw_top_down_map(
     scale = max(1, min(width // apt.nx, height // apt.ny))
     image = cells.repeat(scale, axis=0).repeat(scale, axis=1)
     px_per_m = scale / CELL
-    path = np.asarray(path or [], dtype=np.float64).reshape(-1, 2)[:-1]
-    fill_discs(image, path * px_per_m, max(1.0, scale * 0.15), (250, 250, 250))
+    trail = np.asarray(path or [], dtype=np.float64).reshape(-1, 2)[:-1]
+    fill_discs(image, trail * px_per_m, max(1.0, scale * 0.15), (250, 250, 250))
     if position is not None:
         fill_discs(image, position[None] * px_per_m, scale * 0.8, (20, 20, 20))
         tip = position + 0.4 * heading_vector(heading)

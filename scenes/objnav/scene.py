@@ -19,7 +19,8 @@ class ObjNavEnv(BatchOfOneEnv):
     """One apartment navigation environment: a batch of one, so single and batched dynamics are one code."""
 
     task_params = OBJNAV_TASK_PARAMS
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    # gym.Env annotates metadata as an instance variable; it is per class here, as in every Gymnasium env.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}  # type: ignore[misc]
     draws_batch_seed: ClassVar[bool] = True
 
     def __init__(
