@@ -8,6 +8,8 @@ the newest summary decoded the key's cell up to step ≈ 455 and not past the tr
 
 * `ridge_probe_r2` — a ridge regression per trial step from the memory to a continuous task parameter,
   scored by R² on held-out trials (k-fold over trials, so a probe never sees the trial it is scored on);
+* `ridge_probe_transfer_r2` — one ridge regression fit on a range of steps, scored at every step: whether the
+  memory keeps the code it had there (the per-step probe asks only whether the task is there at all);
 * `ridge_probe_accuracy` — the same for a categorical parameter (a ridge classifier: one-hot targets, the
   largest output wins), scored by held-out accuracy;
 * `pca_embedding` — the vectors projected on their first two principal components (TrMRL's code exports this
@@ -56,6 +58,13 @@ def _check(memory: np.ndarray, target: np.ndarray) -> tuple[FloatArray, np.ndarr
     return memory, target
 
 
+def _r2(columns: FloatArray, predicted: FloatArray) -> FloatArray:
+    """R² per column: 1 − SSE / SS about the mean (0 for a column that does not vary)."""
+    total = ((columns - columns.mean(0)) ** 2).sum(0)
+    error = ((columns - predicted) ** 2).sum(0)
+    return np.asarray(np.where(total > 0, 1.0 - error / np.where(total > 0, total, 1.0), 0.0))
+
+
 def ridge_probe_r2(memory: np.ndarray, target: np.ndarray, alpha: float = 1.0, folds: int = 5) -> FloatArray:
     """Held-out R² of a ridge regression from the memory at each trial step to `target`: shape (steps,) for
     one value per trial, (steps, k) for k values per trial (one probe per step fits all k at once).
@@ -63,7 +72,6 @@ def ridge_probe_r2(memory: np.ndarray, target: np.ndarray, alpha: float = 1.0, f
     memory, y = _check(memory, target)
     columns = y.astype(np.float64).reshape(len(y), -1)
     trials, steps, _ = memory.shape
-    total = ((columns - columns.mean(0)) ** 2).sum(0)
     r2 = np.empty((steps, columns.shape[1]))
     for step in range(steps):
         predicted = np.empty_like(columns)
@@ -72,8 +80,31 @@ def ridge_probe_r2(memory: np.ndarray, target: np.ndarray, alpha: float = 1.0, f
             predicted[held] = _ridge_fit_predict(
                 memory[train, step], columns[train], memory[held, step], alpha
             )
-        error = ((columns - predicted) ** 2).sum(0)
-        r2[step] = np.where(total > 0, 1.0 - error / np.where(total > 0, total, 1.0), 0.0)
+        r2[step] = _r2(columns, predicted)
+    return r2[:, 0] if y.ndim == 1 else r2
+
+
+def ridge_probe_transfer_r2(
+    memory: np.ndarray, target: np.ndarray, fit_steps: range, alpha: float = 1.0, folds: int = 5
+) -> FloatArray:
+    """Held-out R² at every trial step of ONE ridge regression fit on the steps in `fit_steps` (pooled):
+    shape as `ridge_probe_r2`. Where the per-step probe stays high and this one falls, the memory still holds
+    the task but writes it in another code than at `fit_steps` — a reader trained on those steps (the
+    policy) would misread it. (A probe trained in the training horizon and read past it is how the audit in
+    docs/reference/memo.md saw Memo's summaries "forget" the key.)"""
+    memory, y = _check(memory, target)
+    columns = y.astype(np.float64).reshape(len(y), -1)
+    trials, steps, features = memory.shape
+    if not fit_steps or fit_steps.start < 0 or fit_steps.stop > steps:
+        raise ValueError(f"fit_steps {fit_steps} must be a non-empty range within the {steps} trial steps")
+    predicted = np.empty((steps, *columns.shape))
+    for held in _folds(trials, folds):
+        train = np.setdiff1d(np.arange(trials), held)
+        x_fit = memory[train][:, fit_steps].reshape(-1, features)
+        y_fit = np.repeat(columns[train], len(fit_steps), axis=0)
+        x_held = memory[held].transpose(1, 0, 2).reshape(-1, features)  # (steps × held, features)
+        predicted[:, held] = _ridge_fit_predict(x_fit, y_fit, x_held, alpha).reshape(steps, len(held), -1)
+    r2 = np.stack([_r2(columns, predicted[step]) for step in range(steps)])
     return r2[:, 0] if y.ndim == 1 else r2
 
 

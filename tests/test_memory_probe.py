@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.memory_probe import pca_embedding, ridge_probe_accuracy, ridge_probe_r2
+from agents.memory_probe import pca_embedding, ridge_probe_accuracy, ridge_probe_r2, ridge_probe_transfer_r2
 
 TRIALS, STEPS, FEATURES = 60, 12, 16
 
@@ -35,6 +35,22 @@ def test_the_probe_finds_the_step_where_the_memory_learns_the_task() -> None:
     memory[:, learned_at:] += 3 * task[:, None, None] * direction  # known from step 5 on (an agent adapting)
     r2 = ridge_probe_r2(memory, task)
     assert r2[:learned_at].max() < 0.15 and r2[learned_at:].min() > 0.8
+
+
+def test_a_probe_fit_early_tells_a_memory_that_changes_its_code_from_one_that_forgets() -> None:
+    rng, task, noise = memories(4)
+    first, second = rng.normal(size=FEATURES), rng.normal(size=FEATURES)
+    switch = 6
+    recoded = 0.05 * noise + task[:, None, None] * first
+    recoded[:, switch:] = 0.05 * noise[:, switch:] + task[:, None, None] * second  # the same task, a new code
+    # Per step the task is always there; a probe fit on the early steps reads it there and not after.
+    assert ridge_probe_r2(recoded, task).min() > 0.95
+    transfer = ridge_probe_transfer_r2(recoded, task, range(0, switch))
+    assert transfer[:switch].min() > 0.95 and transfer[switch:].max() < 0.5
+    steady = 0.05 * noise + task[:, None, None] * first  # one code throughout: the early probe reads it all
+    assert ridge_probe_transfer_r2(steady, task, range(0, switch)).min() > 0.95
+    with pytest.raises(ValueError, match="fit_steps"):
+        ridge_probe_transfer_r2(steady, task, range(STEPS, STEPS + 2))
 
 
 def test_categories_decode_to_held_out_accuracy_and_noise_to_chance() -> None:
