@@ -32,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("DISPLAY"):  # under xvfb-run or a desktop: the real X window (xcb)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def main() -> int:
         f"{', attention and timeline docks hidden' if args.no_panels else ''}"
     )
     print(
-        f"# {platform.node()} · {os.cpu_count()} CPUs · Qt platform {os.environ['QT_QPA_PLATFORM']} · "
+        f"# {platform.node()} · {os.cpu_count()} CPUs · Qt platform {os.environ.get('QT_QPA_PLATFORM') or 'xcb'} · "
         f"MUJOCO_GL={os.environ['MUJOCO_GL']} · load average {os.getloadavg()[0]:.1f}"
     )
     with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
