@@ -13,17 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenes import gym_id, make_scene
-from scenes.gridworld import (
-    DARKROOM_SPLITS,
-    DKTD_SPLITS,
-    DarkKeyToDoor,
-    DarkKeyToDoorBatch,
-    Darkroom,
-    DarkroomBatch,
-)
+from scenes.gridworld import DARKROOM_SPLITS, DKTD_SPLITS, DarkKeyToDoor, Darkroom
+from scenes.gridworld_envs import DarkKeyToDoorBatch, DarkroomBatch
 
 UP, LEFT, DOWN, RIGHT, STAY = range(5)
-# Written out again, independently of scenes/gridworld.py: AMAGO's `dirs` (toy_gym.py line 243).
+# Written out again, independently of scenes/gridworld_room.py: AMAGO's `dirs` (toy_gym.py line 243).
 DIRS = {UP: (0, -1), LEFT: (-1, 0), DOWN: (0, 1), RIGHT: (1, 0), STAY: (0, 0)}
 
 
