@@ -17,18 +17,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -43,7 +39,9 @@ from agents.registry import AGENTS
 from agents.trainer import read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
+from app.banner import Banner
 from app.curves import CurvesPanel
+from app.dock_layout import add_dock, restore_window_layout, save_window_layout, size_docks_for_first_run
 from app.handover import error_text
 from app.media import panel_strip, save_png, timestamped
 from app.memory_timeline import MemoryTimeline
@@ -52,8 +50,8 @@ from app.player_worker import PlayerInfo, PlayerWorker, RecordingState
 from app.run_controls import RunControls
 from app.run_follower import RunFollower
 from app.session import SPEEDS, Session, speed_label
+from app.session_binding import bind_session, send_player_settings, show_check
 from app.task_editor import TaskEditor
-from app.theme import ERROR
 from app.trainer_worker import TrainerWorker
 from app.viewport import Viewport
 from scenes.base import validate_task
@@ -77,32 +75,6 @@ def _refresh_rate(widget: QWidget) -> float:
     screen = widget.screen()
     rate = screen.refreshRate() if screen is not None else 0.0
     return rate if rate >= 1.0 else 60.0
-
-
-class Banner(QFrame):
-    """A dismissable line above the viewport saying what failed in a worker; the app stays usable."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setStyleSheet(f"#errorBanner {{ background: {ERROR}; }} QLabel {{ color: white; }}")
-        self._label = QLabel()
-        self._label.setWordWrap(True)
-        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._dismiss = QPushButton("Dismiss")
-        self._dismiss.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self._label, 1)
-        layout.addWidget(self._dismiss)
-        self.hide()
-
-    def show_message(self, text: str) -> None:
-        self._label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return "" if self.isHidden() else self._label.text()
 
 
 class MainWindow(QMainWindow):
@@ -187,12 +159,13 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea,
             Qt.DockWidgetArea.BottomDockWidgetArea,
         )
-        self.docks: dict[str, QDockWidget] = {}
-        self._add_dock("controls", "Run controls", controls_scroll, left)
-        self._add_dock("task", "Task editor", task_scroll, left)
-        self._add_dock("attention", "Attention", self.attention, right)
-        self._add_dock("timeline", "Memory timeline", self.timeline, right)
-        self._add_dock("curves", "Training curves", self.curves, bottom)
+        self.docks: dict[str, QDockWidget] = {
+            "controls": add_dock(self, "controls", "Run controls", controls_scroll, left),
+            "task": add_dock(self, "task", "Task editor", task_scroll, left),
+            "attention": add_dock(self, "attention", "Attention", self.attention, right),
+            "timeline": add_dock(self, "timeline", "Memory timeline", self.timeline, right),
+            "curves": add_dock(self, "curves", "Training curves", self.curves, bottom),
+        }
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
 
@@ -235,11 +208,7 @@ class MainWindow(QMainWindow):
         c.step_button.clicked.connect(self.step_player)
         c.reset_button.clicked.connect(self.reset_player)
         c.unpin_button.clicked.connect(worker.unpin_task)
-        c.speed_box.currentIndexChanged.connect(self._on_speed_changed)
-        c.deterministic_check.toggled.connect(lambda on: setattr(self.session, "deterministic", on))
-        c.follow_check.toggled.connect(lambda on: setattr(self.session, "follow", on))
-        c.record_panels_check.toggled.connect(lambda on: setattr(self.session, "record_panels", on))
-        self._bind_session()
+        bind_session(self.session, c, worker, self._update_media_label)
         c.track_check.toggled.connect(worker.track_camera)
         c.open_checkpoint_button.clicked.connect(self._choose_checkpoint)
         c.save_checkpoint_button.clicked.connect(self._choose_save_path)
@@ -294,88 +263,24 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------- building
 
-    def _add_dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{name}")  # saveState / restoreState identify docks by name
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.docks[name] = dock
-
-    def _default_dock_sizes(self) -> None:
-        """The first-run layout: the viewport gets the most room (docks only get sizes once shown)."""
-        width, height = self.width(), self.height()
-        self.resizeDocks(
-            [self.docks["controls"], self.docks["attention"]],
-            [max(340, width // 5), max(420, round(width * 0.3))],
-            Qt.Orientation.Horizontal,
-        )
-        self.resizeDocks([self.docks["curves"]], [max(240, round(height * 0.3))], Qt.Orientation.Vertical)
-        controls = self.controls.sizeHint().height() + 60  # the whole form (and the title bar), no scrolling
-        self.resizeDocks(
-            [self.docks["controls"], self.docks["task"]],
-            [controls, max(height - controls, 150)],
-            Qt.Orientation.Vertical,
-        )
-        self.resizeDocks(
-            [self.docks["attention"], self.docks["timeline"]],
-            [round(height * 0.45), round(height * 0.55)],
-            Qt.Orientation.Vertical,
-        )
-
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._needs_default_layout:
             self._needs_default_layout = False
-            QTimer.singleShot(0, self._default_dock_sizes)
-
-    def _bind_session(self) -> None:
-        """The widgets and the player follow the session: each field's change shows where it belongs."""
-        # psygnal's @evented adds `events` at runtime; its type is invisible to mypy.
-        events = self.session.events  # type: ignore[attr-defined]
-        c, worker = self.controls, self.player_worker
-        for name, box in (("scene", c.scene_box), ("agent", c.agent_box), ("preset", c.preset_box)):
-            events[name].connect(functools.partial(self._show_choice, box))
-        events.speed.connect(lambda speed: self._show_choice(c.speed_box, speed_label(speed)))
-        events.speed.connect(worker.set_speed)
-        events.deterministic.connect(worker.set_deterministic)
-        events.deterministic.connect(functools.partial(self._show_check, c.deterministic_check))
-        events.follow.connect(worker.set_follow)
-        events.follow.connect(functools.partial(self._show_check, c.follow_check))
-        events.record_panels.connect(functools.partial(self._show_check, c.record_panels_check))
-        for name in ("run_dir", "media_dir"):
-            events[name].connect(self._update_media_label)
-
-    @staticmethod
-    def _show_choice(box: QComboBox, text: str) -> None:
-        if box.currentText() != text and box.findText(text) >= 0:
-            box.blockSignals(True)  # showing the session's choice is not a user's choice
-            box.setCurrentIndex(box.findText(text))
-            box.blockSignals(False)
-
-    @staticmethod
-    def _show_check(box: QCheckBox, on: bool) -> None:
-        box.blockSignals(True)
-        box.setChecked(on)
-        box.blockSignals(False)
+            # The window as context: a call still pending when the window goes is dropped.
+            QTimer.singleShot(
+                0, self, functools.partial(size_docks_for_first_run, self, self.docks, self.controls)
+            )
 
     def _restore(self, scene: str | None, agent: str | None, preset: str | None) -> None:
         unknown = self.session.restore(self.settings, scene, agent, preset)
         if unknown:
             self.banner.show_message(f"unknown choice(s) {', '.join(unknown)}; using defaults")
-        session, worker = self.session, self.player_worker
-        worker.set_speed(session.speed)
-        worker.set_deterministic(session.deterministic)
-        worker.set_follow(session.follow)
-        geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 1000)
-        self._needs_default_layout = not (isinstance(state, QByteArray) and self.restoreState(state))
+        send_player_settings(self.session, self.player_worker)
+        self._needs_default_layout = not restore_window_layout(self, self.settings)
 
     def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        save_window_layout(self, self.settings)
         self.session.save(self.settings)
         self.settings.sync()
 
@@ -578,21 +483,12 @@ class MainWindow(QMainWindow):
     def slower(self) -> None:
         self.session.speed = SPEEDS[max(SPEEDS.index(self.session.speed) - 1, 0)]
 
-    def _on_speed_changed(self) -> None:
-        self.session.speed = self.controls.speed()
-
     def _on_pan(self) -> None:
-        self._set_track_check(False)  # a pan frees the camera (UserCamera)
-
-    def _set_track_check(self, on: bool) -> None:
-        box = self.controls.track_check
-        box.blockSignals(True)
-        box.setChecked(on)
-        box.blockSignals(False)
+        show_check(self.controls.track_check, False)  # a pan frees the camera (UserCamera)
 
     def _on_camera_reset(self) -> None:
         self.player_worker.reset_camera()
-        self._set_track_check(True)
+        show_check(self.controls.track_check, True)
 
     def _on_playing_changed(self, playing: bool) -> None:
         self._playing = playing
@@ -960,10 +856,8 @@ class MainWindow(QMainWindow):
 
     def _sync_record_button(self) -> None:
         button = self.controls.record_button
-        button.blockSignals(True)
-        button.setChecked(self._recording.active)
+        show_check(button, self._recording.active)
         button.setText("Stop recording" if self._recording.active else "Record")
-        button.blockSignals(False)
 
     # ---------------------------------------------------------------------------------------- errors
 
