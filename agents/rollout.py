@@ -2,8 +2,12 @@
 
 A rollout holds `num_trials` complete trials per env, so it begins at a trial start and ends at a trial end:
 the PPO update can re-run `evaluate` over each stored row (it needs sequences that begin at a trial start)
-and GAE needs no bootstrap value (see `agents.advantages`). `collect_rollout_overlapped` does the same over the
-env groups of a `scenes.trials_process.TrialsProcess` (`env_worker`); both run one loop (`_collect`).
+and GAE needs no bootstrap value (see `agents.advantages`).
+
+`collect_rollout` is the reference path, one plain loop: act, step the envs, record. `collect_rollout_overlapped`
+computes the same over the env groups of a `scenes.trials_process.TrialsProcess` (`env_worker`), with each
+group's env step split into a send and a receive so the worker steps one group while the agent acts for the
+other; both record their steps with `_GroupSteps`.
 
 Devices: the envs stay on the CPU and the agent acts on its own device (`Agent.device`). Each env step makes
 one host-to-device copy (the step's tokens and sampling draws packed in one buffer, `to_device`) and one copy
@@ -222,6 +226,12 @@ def concat_rollouts(rollouts: list[Rollout]) -> Rollout:
     return _combine([r.split_trials() for r in rollouts], torch.cat)
 
 
+# Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
+# synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines: a
+# 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
+ACTING_THREADS = 1
+
+
 def collect_rollout(
     trials: Trials,
     agent: Agent,
@@ -239,19 +249,31 @@ def collect_rollout(
     `on_step` runs before every env step (the trainer blocks there while paused, or raises to stop);
     `deterministic` acts with the policy's mean / most likely action (evaluation); `training=False` runs
     the agent as at inference (Memo's fixed segment length); `options`, if given, are the agent's rollout
-    options instead of a draw with `generator` (ranks of one run share them)."""
-    rollout, (next_tokens,) = _collect(
-        _InlineGroup(trials),
-        agent,
-        [tokens],
-        num_trials,
-        generator,
-        on_step,
-        deterministic,
-        training,
-        options,
-    )
-    return rollout, next_tokens
+    options instead of a draw with `generator` (ranks of one run share them).
+
+    The reference path: `collect_rollout_overlapped` computes the same over an env worker's groups."""
+    _check_trial_start([tokens])
+    record = _GroupSteps(agent.task_dim > 0, trials.scene.success_key, trials.scene.score_keys)
+    bootstrap: Tensor | None = None
+    with intra_op_threads(ACTING_THREADS):
+        if options is None:
+            options = agent.rollout_options(generator, training)
+        state = agent.initial_state(len(tokens.obs), **options)
+        try:
+            for _ in range(num_trials * trials.steps_per_trial):
+                if on_step is not None:
+                    on_step()
+                batch, out, action, log_prob = act(agent, tokens, state, generator, deterministic)
+                state = out.state
+                record.add_action(tokens, batch, action, log_prob, out.value)
+                tokens, result = trials.step(action.cpu().numpy())  # the one copy back: the envs' actions
+                record.add_result(result)
+        except RolloutCut:
+            if num_trials != 1:
+                raise ValueError("a rollout can be cut short only with one trial per env") from None
+            # V of the state after the cut, as DD-PPO bootstraps (no draw taken).
+            bootstrap = act(agent, tokens, state, None, deterministic=True)[1].value
+    return record.to_rollout(trials.steps_per_trial, options, agent.device, bootstrap), tokens
 
 
 def collect_rollout_overlapped(
@@ -265,8 +287,49 @@ def collect_rollout_overlapped(
 ) -> tuple[Rollout, list[TrialTokens]]:
     """As `collect_rollout`, over the groups of a `TrialsProcess` (`tokens`: each group's, from its `reset`):
     the agent acts for one group while the worker steps the other's envs. The rollout's rows are group 0's
-    envs, then group 1's; each group keeps its own memory state, as separate batches would."""
-    return _collect(trials, agent, tokens, num_trials, generator, on_step, False, True, options)
+    envs, then group 1's; each group keeps its own memory state, as separate batches would. With one group
+    it is `collect_rollout` step for step.
+
+    The loop is `collect_rollout`'s with the env step split in two: group g's actions are sent before group
+    g+1 acts, and its result is received just before group g acts again, so the worker steps one group while
+    the agent acts for the next."""
+    _check_trial_start(tokens)
+    tokens = list(tokens)
+    bootstrap: list[Tensor | None] = [None] * len(tokens)
+    with intra_op_threads(ACTING_THREADS):
+        if options is None:
+            options = agent.rollout_options(generator)
+        states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
+        records = [_GroupSteps(agent.task_dim > 0, trials.success_key, trials.score_keys) for _ in tokens]
+        cut = False
+        try:
+            for step in range(num_trials * trials.steps_per_trial):
+                if on_step is not None:
+                    on_step()
+                for g, record in enumerate(records):
+                    if step > 0:
+                        tokens[g], result = trials.step_wait(g)
+                        record.add_result(result)
+                    batch, out, action, log_prob = act(agent, tokens[g], states[g], generator)
+                    states[g] = out.state
+                    record.add_action(tokens[g], batch, action, log_prob, out.value)
+                    trials.step_async(g, action.cpu().numpy())
+        except RolloutCut:
+            if num_trials != 1 or len(records) != 1:
+                raise ValueError(
+                    "a rollout can be cut short only with one trial per env and one env group"
+                ) from None
+            cut = True
+        for g, record in enumerate(records):
+            tokens[g], result = trials.step_wait(g)
+            record.add_result(result)
+            if cut:  # as in collect_rollout
+                bootstrap[g] = act(agent, tokens[g], states[g], None, deterministic=True)[1].value
+    parts = [
+        record.to_rollout(trials.steps_per_trial, options, agent.device, value)
+        for record, value in zip(records, bootstrap, strict=True)
+    ]
+    return _combine(parts, torch.cat), tokens
 
 
 @contextmanager
@@ -280,26 +343,15 @@ def intra_op_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-class _InlineGroup:
-    """A `Trials` seen as one group that steps when waited for (the serial rollout)."""
-
-    def __init__(self, trials: Trials) -> None:
-        self.trials = trials
-        self.steps_per_trial = trials.steps_per_trial
-        self.success_key = trials.scene.success_key
-        self.score_keys = trials.scene.score_keys
-        self._actions: np.ndarray | None = None
-
-    def step_async(self, group: int, actions: np.ndarray) -> None:
-        self._actions = actions
-
-    def step_wait(self, group: int) -> tuple[TrialTokens, TrialStepResult]:
-        assert self._actions is not None
-        return self.trials.step(self._actions)
+def _check_trial_start(tokens: list[TrialTokens]) -> None:
+    if not all(t.trial_start.all() for t in tokens):
+        raise ValueError(
+            "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
+        )
 
 
 class _GroupSteps:
-    """What one group of envs fed the agent, did and got, step by step."""
+    """What one batch (or one env group) of envs fed the agent, did and got, step by step."""
 
     def __init__(self, with_task: bool, success_key: str | None, score_keys: tuple[str, ...]) -> None:
         self.with_task = with_task
@@ -333,7 +385,13 @@ class _GroupSteps:
         for key, values in self.scores.items():
             values.append(torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
 
-    def to_rollout(self, trial_length: int, options: dict[str, Any], device: torch.device) -> Rollout:
+    def to_rollout(
+        self, trial_length: int, options: dict[str, Any], device: torch.device, bootstrap: Tensor | None
+    ) -> Rollout:
+        """The steps as a Rollout; `bootstrap`: the value after the last step of a cut rollout (None: the
+        steps end at a trial end)."""
+        assert bootstrap is not None or bool(self.trial_end[-1].all()), "an uncut rollout ends its trials"
+
         def stack(parts: list[Tensor]) -> Tensor:
             # clone: out of inference mode, usable in autograd; what the envs gave joins the agent's device
             return torch.stack(parts, dim=1).to(device).clone()
@@ -355,67 +413,5 @@ class _GroupSteps:
             trial_length=trial_length,
             options=options,
             scores={key: stack(values) for key, values in self.scores.items()},
+            bootstrap_values=None if bootstrap is None else bootstrap.clone(),
         )
-
-
-def _collect(
-    groups: _InlineGroup | TrialsProcess,
-    agent: Agent,
-    tokens: list[TrialTokens],
-    num_trials: int,
-    generator: torch.Generator | None,
-    on_step: Callable[[], None] | None,
-    deterministic: bool,
-    training: bool,
-    options: dict[str, Any] | None,
-) -> tuple[Rollout, list[TrialTokens]]:
-    """Step every group `num_trials` trials: group g's actions are sent before group g+1 acts, and its
-    result is received just before group g acts again, so a worker steps one group while the agent acts for
-    the next."""
-    if not all(t.trial_start.all() for t in tokens):
-        raise ValueError(
-            "a rollout must begin at a trial start (pass the tokens of Trials.reset or a trial end)"
-        )
-    tokens = list(tokens)
-    with_task = agent.task_dim > 0
-    # Acting runs thousands of tiny ops (one token per env): spreading each over intra-op threads costs more in
-    # synchronisation than it gains, and collapses when cores are shared (measured on these 2-core machines:
-    # a 20-env TrMRL rollout took 1.3 s with 1 thread and 15 s with 2 under load; docs/benchmarks.md).
-    device = agent.device
-    bootstrap: list[Tensor] | None = None
-    with intra_op_threads(1):
-        if options is None:
-            options = agent.rollout_options(generator, training)
-        states: list[Any] = [agent.initial_state(len(t.obs), **options) for t in tokens]
-        records = [_GroupSteps(with_task, groups.success_key, groups.score_keys) for _ in tokens]
-        try:
-            for step in range(num_trials * groups.steps_per_trial):
-                if on_step is not None:
-                    on_step()
-                for g, record in enumerate(records):
-                    if step > 0:
-                        tokens[g], result = groups.step_wait(g)
-                        record.add_result(result)
-                    batch, out, action, log_prob = act(agent, tokens[g], states[g], generator, deterministic)
-                    states[g] = out.state
-                    record.add_action(tokens[g], batch, action, log_prob, out.value)
-                    groups.step_async(g, action.cpu().numpy())  # the one copy back: the envs' actions
-        except RolloutCut:
-            if num_trials != 1 or len(records) != 1:
-                raise ValueError(
-                    "a rollout can be cut short only with one trial per env and no env worker"
-                ) from None
-            bootstrap = []
-        for g, record in enumerate(records):
-            tokens[g], result = groups.step_wait(g)
-            record.add_result(result)
-            if bootstrap is not None:  # V of the state after the cut, as DD-PPO bootstraps (no draw taken)
-                bootstrap.append(act(agent, tokens[g], states[g], None, deterministic=True)[1].value)
-    rollout = _combine(
-        [record.to_rollout(groups.steps_per_trial, options, device) for record in records], torch.cat
-    )
-    if bootstrap is not None:
-        rollout.bootstrap_values = torch.cat(bootstrap).clone()
-        return rollout, tokens
-    assert bool(rollout.trial_end[:, -1].all()) and all(np.all(t.trial_start) for t in tokens)
-    return rollout, tokens

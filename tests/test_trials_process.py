@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 
 from agents import make_agent
 from agents.config import resolve_config
-from agents.rollout import collect_rollout_overlapped
+from agents.rollout import Rollout, RolloutCut, collect_rollout, collect_rollout_overlapped
 from agents.trainer import Trainer
 from scenes import make_scene
 from scenes.trials import Trials, TrialTokens
@@ -115,6 +116,56 @@ def test_the_overlapped_rollout_replays_in_plain_envs_and_equals_evaluate() -> N
             np.testing.assert_array_equal(rollout.rewards[envs, t].numpy(), result.reward)
         rows += trials.num_envs
         trials.close()
+
+
+@pytest.mark.parametrize("cut_after", [None, 7])
+def test_with_one_group_the_overlapped_rollout_is_the_serial_one_to_the_bit(cut_after: int | None) -> None:
+    """The serial loop is the reference path: the overlapped one, given one group, the same seeds and the same
+    generator, gives identical tensors (Memo's jittered segment length drawn from it too), and a rollout cut
+    by `on_step` (the straggler cutoff) cuts both at the same step with the same bootstrap values."""
+    scene_id, options = "dark-key-to-door", {"trial_steps": 20}
+    small = {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32, "segment_length": 6, "summary_length": 2}
+    agent = make_agent("memo", 4, "discrete", 5, **small)  # segment length jittered: drawn per rollout
+
+    def cutter() -> Callable[[], None]:
+        steps = 0
+
+        def on_step() -> None:
+            nonlocal steps
+            steps += 1
+            if cut_after is not None and steps > cut_after:
+                raise RolloutCut
+
+        return on_step
+
+    trials = Trials(make_scene(scene_id, **options), 3)
+    tokens = trials.reset(seed=np.random.SeedSequence(5).spawn(1)[0])  # as the worker resets its one group
+    serial, serial_next = collect_rollout(
+        trials, agent, tokens, generator=torch.Generator().manual_seed(2), on_step=cutter()
+    )
+    trials.close()
+    process = TrialsProcess(scene_id, options, num_envs=3, seed=0, num_groups=1)
+    try:
+        overlapped, (overlapped_next,) = collect_rollout_overlapped(
+            process, agent, process.reset(5), generator=torch.Generator().manual_seed(2), on_step=cutter()
+        )
+    finally:
+        process.close()
+    assert serial.rewards.shape == (3, 20 if cut_after is None else cut_after)
+    assert serial.cut == (cut_after is not None) and serial.options == overlapped.options
+    for field in dataclasses.fields(Rollout):
+        got, expected = getattr(overlapped, field.name), getattr(serial, field.name)
+        if field.name == "tokens":
+            got, expected = vars(got), vars(expected)
+        if field.name in ("tokens", "scores"):
+            assert got.keys() == expected.keys(), field.name
+            for key, value in expected.items():
+                assert torch.equal(got[key], value) if value is not None else got[key] is None, key
+        elif isinstance(expected, torch.Tensor):
+            assert got.dtype == expected.dtype and torch.equal(got, expected), field.name
+        else:
+            assert got == expected, field.name
+    assert_tokens_equal(overlapped_next, serial_next)
 
 
 def test_a_stopped_rollout_leaves_the_worker_ready_and_reproducible() -> None:
