@@ -30,8 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agents.checkpoints import save_checkpoint
-from agents.config import PRESETS, TrainConfig, config_from_dict
+from agents.config import PRESETS, TrainConfig
 from agents.events import TrainingInfo
 from agents.player import PlayerStep
 from agents.pretrained import find_pretrained
@@ -45,22 +44,22 @@ from app.dock_layout import add_dock, restore_window_layout, save_window_layout,
 from app.handover import error_text
 from app.media import panel_strip, save_png, timestamped
 from app.memory_timeline import MemoryTimeline
-from app.player_factories import architecture_key, checkpoint_player, fresh_player, pretrained_player
+from app.player_factories import architecture_key, fresh_player, pretrained_player
 from app.player_worker import PlayerInfo, PlayerWorker, RecordingState
 from app.run_controls import RunControls
-from app.run_follower import RunFollower
+from app.run_files import RunFiles
 from app.session import SPEEDS, Session, speed_label
 from app.session_binding import bind_session, send_player_settings, show_check
 from app.task_editor import TaskEditor
+from app.task_edits import TaskEdits
 from app.trainer_worker import TrainerWorker
+from app.training_controller import TrainingController
 from app.viewport import Viewport
-from scenes.base import validate_task
 from scenes.registry import SCENES
 
 ORGANIZATION = "Engram"
 APPLICATION = "Engram"
 PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the viewport paints every frame
-FOLLOW_POLL_MS = 2000  # how often an opened run's files are read again (another process may be writing it)
 MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
 PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 # Closing waits this long at most for the trainer and the player to end together (then the newest finished
@@ -123,10 +122,6 @@ class MainWindow(QMainWindow):
         self._recording = RecordingState(False, None, 0)
         self._strip_width = 0  # width of the panel strip in the recording in progress
         self._trace_on = True
-        self._training_state = "idle"
-        self._training_progress = ""  # the newest iteration's numbers, "" before the first
-        self._building = "creating the envs"  # what building the trainer involves, for the state text
-        self.trainer_worker: TrainerWorker | None = None
 
         # ---------------------------------------------------------------------------------- widgets
         self.viewport = Viewport()
@@ -177,7 +172,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self._training_status, 1)
         self.statusBar().addWidget(self._player_status, 1)
         self.statusBar().addPermanentWidget(self._recording_status)
-        self._show_training(self._training_state)
 
         # ---------------------------------------------------------------------------------- player
         self.player_worker = PlayerWorker(
@@ -186,23 +180,56 @@ class MainWindow(QMainWindow):
         worker = self.player_worker
         worker.frame_ready.connect(self._on_frame_ready)
         worker.ready.connect(self._on_player_ready)
-        worker.task_changed.connect(self._on_task_changed)
-        worker.task_rejected.connect(self._on_task_rejected)
         worker.playing_changed.connect(self._on_playing_changed)
         worker.recording_changed.connect(self._on_recording_changed)
         worker.failed.connect(self._on_worker_failed)
         self._playing = False
         worker.start()
 
-        # ---------------------------------------------------------------------------------- wiring
+        # ------------------------------------------------------------------- the other jobs, wired
+        self.training = TrainingController(
+            self.session,
+            self.runs_root,
+            controls=self.controls,
+            status_label=self._training_status,
+            curves=self.curves,
+            banner=self.banner,
+            status_bar=self.statusBar(),
+            player=worker,
+            is_closing=self.is_closing,
+            parent=self,
+        )
+        self.training.state_changed.connect(self.training_state_changed)
+        self.training.run_started.connect(self._on_training_started)
+        self.training.failed.connect(self._on_worker_failed)
+        self.run_files = RunFiles(
+            self.session,
+            self.runs_root,
+            controls=self.controls,
+            training=self.training,
+            curves=self.curves,
+            player=worker,
+            player_info=self.player_info,
+            player_status=self._player_status,
+            status_bar=self.statusBar(),
+            banner=self.banner,
+            is_closing=self.is_closing,
+            window=self,
+        )
+        self.task_edits = TaskEdits(
+            self.session,
+            editor=self.task_editor,
+            player=worker,
+            player_info=self.player_info,
+            training=self.training,
+            status_bar=self.statusBar(),
+            is_closing=self.is_closing,
+            parent=self,
+        )
         c = self.controls
         c.scene_box.currentIndexChanged.connect(self._on_choice_changed)
         c.agent_box.currentIndexChanged.connect(self._on_choice_changed)
         c.preset_box.currentIndexChanged.connect(self._on_choice_changed)
-        c.train_button.clicked.connect(self.train)
-        c.train_pause_button.clicked.connect(self.pause_training)
-        c.train_resume_button.clicked.connect(self.resume_training)
-        c.train_stop_button.clicked.connect(self.stop_training)
         c.play_button.clicked.connect(self.play)
         c.pause_button.clicked.connect(self.pause_player)
         c.step_button.clicked.connect(self.step_player)
@@ -210,14 +237,9 @@ class MainWindow(QMainWindow):
         c.unpin_button.clicked.connect(worker.unpin_task)
         bind_session(self.session, c, worker, self._update_media_label)
         c.track_check.toggled.connect(worker.track_camera)
-        c.open_checkpoint_button.clicked.connect(self._choose_checkpoint)
-        c.save_checkpoint_button.clicked.connect(self._choose_save_path)
-        c.open_run_button.clicked.connect(self._choose_run)
         c.media_dir_button.clicked.connect(self._choose_media_dir)
         c.record_button.clicked.connect(self.toggle_recording)
         c.screenshot_button.clicked.connect(self._screenshot_clicked)
-        self.task_editor.apply_to_episode.connect(self._apply_to_episode)
-        self.task_editor.apply_to_training.connect(self._apply_to_training)
         self.viewport.orbit.connect(worker.orbit_camera)
         self.viewport.pan.connect(worker.pan_camera)
         self.viewport.pan.connect(self._on_pan)
@@ -245,15 +267,9 @@ class MainWindow(QMainWindow):
         self._panel_timer.setInterval(round(1000 / PANEL_HZ))
         self._panel_timer.timeout.connect(self._refresh_panels)
         self._panel_timer.start()
-        self._followed: RunFollower | None = None  # an opened run, read again every FOLLOW_POLL_MS
-        self._follow_timer = QTimer(self)
-        self._follow_timer.setInterval(FOLLOW_POLL_MS)
-        self._follow_timer.timeout.connect(self._poll_followed_run)
-        self._follow_timer.start()
 
         # ------------------------------------------------------------------------- restore & start
         self._restore(scene, agent, preset)
-        self._update_training_buttons()
         self._on_playing_changed(False)
         self._update_media_label()
         if checkpoint is not None:
@@ -327,135 +343,48 @@ class MainWindow(QMainWindow):
 
     def _on_choice_changed(self) -> None:
         """A user's choice in a picker (the session's own changes update the pickers silently)."""
-        if self.training_active():
+        if self.training.active():
             return
         c = self.controls
         self.session.choose(c.scene_box.currentText(), c.agent_box.currentText(), c.preset_box.currentText())
-        self._followed = None
+        self.run_files.stop_following()
         self._rebuild_player()
 
-    # --------------------------------------------------------------------------------------- training
-
-    def training_active(self) -> bool:
-        return self.trainer_worker is not None and self.trainer_worker.is_alive()
-
-    def train(self) -> None:
-        """Start training: continue the opened run, or from the opened checkpoint, or a new run."""
-        if self.training_active() or self._closed:
-            return
-        try:
-            plan = self.session.training_plan(self.runs_root)
-        except ValueError as error:
-            self.banner.show_message(str(error))
-            return
-        self._building = plan.building
-        worker = TrainerWorker(plan.make, on_weights=self.player_worker.offer_weights)
-        worker.started.connect(self._on_training_started)
-        worker.metrics.connect(self._on_metrics)
-        worker.status.connect(self._on_training_status)
-        worker.message.connect(self._on_training_message)
-        worker.failed.connect(self._on_worker_failed)
-        worker.finished.connect(self._on_training_finished)
-        if self.session.training_overrides:
-            worker.set_task_overrides(self.session.training_overrides)
-        self.trainer_worker = worker
-        self._training_progress = ""
-        # Spawning the process and importing torch there take seconds (with the build, 24 s to a running trainer
-        # on a loaded 2-core machine): the state says what is being waited for.
-        self._show_training("starting the training process (importing torch)…")
-        worker.start()
-        self._update_training_buttons()
-
-    def pause_training(self) -> None:
-        if self.training_active():
-            assert self.trainer_worker is not None
-            self.trainer_worker.pause()
-            self._update_training_buttons()
-
-    def resume_training(self) -> None:
-        if self.training_active():
-            assert self.trainer_worker is not None
-            self.trainer_worker.resume()
-            self._update_training_buttons()
-
-    def stop_training(self) -> None:
-        if self.training_active():
-            assert self.trainer_worker is not None
-            self.trainer_worker.stop()
-            self._show_training("stopping at the next env step…")
-
-    def _update_training_buttons(self) -> None:
-        c = self.controls
-        active = self.training_active()
-        paused = active and self.trainer_worker is not None and self.trainer_worker.paused
-        c.train_button.setEnabled(not active)
-        c.train_pause_button.setEnabled(active and not paused)
-        c.train_resume_button.setEnabled(active and paused)
-        c.train_stop_button.setEnabled(active)
-        for box in (c.scene_box, c.agent_box, c.preset_box, c.open_checkpoint_button):
-            box.setEnabled(not active)
-
     def _on_training_started(self, info: TrainingInfo) -> None:
-        if self._closed:
-            return
-        self.session.training_started(info.run_dir)
-        self._followed = None  # this window's trainer reports the run's metrics itself
-        if info.run_dir is not None:
-            self.curves.add_run(self._run_id(info.run_dir), info.run_dir.name)
-        run = f"{info.config.agent} on {info.config.scene} ({info.config.preset}) → {info.run_dir}"
-        for label in (self.controls.training_label, self._training_status):
-            label.setToolTip(run)
-        self._update_media_label()
+        """This window's trainer reports its run's metrics itself: an opened run is no longer followed. The
+        player watches the run's agent: rebuilt with the run's architecture and weights if it has another."""
+        self.run_files.stop_following()
         if architecture_key(info.config) != self._player_key:
-            # The player watches this run's agent: rebuild it with the run's architecture and weights.
-            snapshot = self.trainer_worker.snapshot() if self.trainer_worker is not None else None
+            trainer = self.training.worker
+            snapshot = trainer.snapshot() if trainer is not None else None
             weights = snapshot["model"] if snapshot is not None else None
             self._player_key = architecture_key(info.config)
             self.player_worker.build(fresh_player(info.config, self.player_worker.seed, weights, "training"))
-        self._update_training_buttons()
 
-    def _on_metrics(self, metrics: dict[str, float]) -> None:
-        if self._closed or self.trainer_worker is None or self.trainer_worker.info is None:
-            return
-        run_dir = self.trainer_worker.info.run_dir
-        if run_dir is not None:
-            self.curves.append(self._run_id(run_dir), metrics)
-        self._training_progress = (
-            f"iteration {int(metrics['iteration'])} · {int(metrics['env_steps']):,} env steps · "
-            f"{metrics['sps']:,.0f} env-steps/s · return {metrics['trial_return']:.3g}"
-        )
-        self._show_training(self._training_state)
+    # ------------------------------------------------------------------------- what the window does
+    # gui.py, the benchmarks and the tests drive the window through these; each job's module does the work.
 
-    def _on_training_status(self, status: str) -> None:
-        """The trainer's own states ("running", "paused", "stopped", ...), and "building" from its process."""
-        if self._closed:
-            return
-        self._show_training(f"building the trainer ({self._building})…" if status == "building" else status)
-        self._update_training_buttons()
+    @property
+    def trainer_worker(self) -> TrainerWorker | None:
+        return self.training.worker
 
-    def _show_training(self, state: str) -> None:
-        """The one place the training state is shown: the run panel and the status bar read the same text."""
-        self._training_state = state
-        text = f"training: {state}" + (f" · {self._training_progress}" if self._training_progress else "")
-        self.controls.training_label.setText(text)
-        self._training_status.setText(text)
-        self.training_state_changed.emit(text)
+    def training_active(self) -> bool:
+        return self.training.active()
 
-    def _on_training_message(self, text: str) -> None:
-        if not self._closed:
-            self.statusBar().showMessage(text, 5000)
+    def train(self) -> None:
+        self.training.train()
 
-    def _on_training_finished(self, reason: str) -> None:
-        if self._closed:
-            return
-        if self.trainer_worker is not None:
-            self.trainer_worker.join(5.0)
-        self._show_training(reason)
-        self._update_training_buttons()
+    def stop_training(self) -> None:
+        self.training.stop()
 
-    @staticmethod
-    def _run_id(run_dir: Path) -> str:
-        return str(Path(run_dir).resolve())
+    def open_checkpoint(self, path: str | Path) -> None:
+        self.run_files.open_checkpoint(path)
+
+    def open_run(self, run_dir: str | Path) -> None:
+        self.run_files.open_run(run_dir)
+
+    def save_checkpoint(self, path: str | Path) -> Path | None:
+        return self.run_files.save_checkpoint(path)
 
     # ------------------------------------------------------------------------------------- watching
 
@@ -617,156 +546,12 @@ class MainWindow(QMainWindow):
             self._render_size = size
             self.player_worker.set_render_size(*size)
 
-    # ------------------------------------------------------------------------------------ task edits
-
-    def _apply_to_episode(self, params: dict[str, Any]) -> None:
-        self.player_worker.set_task(params)
-
-    def _on_task_changed(self, task: dict[str, Any], edited: bool) -> None:
-        if self._closed:
-            return
-        if edited:
-            self.task_editor.set_current(task)
-            self.statusBar().showMessage(f"episode task: {task}", 5000)
-        elif not self.task_editor.edits():  # a new trial's task; never clobber the user's edits
-            self.task_editor.set_current(task)
-
-    def _on_task_rejected(self, message: str, param: str) -> None:
-        if not self._closed:
-            self.task_editor.show_error(message, param or None)
-
-    def _apply_to_training(self, params: dict[str, Any]) -> None:
-        if self.training_active():
-            assert self.trainer_worker is not None
-            try:
-                overrides = self.trainer_worker.set_task_overrides(params)
-            except ValueError as error:
-                self.task_editor.show_error(str(error))
-                return
-            self.statusBar().showMessage(
-                f"training tasks: {overrides or params} from the next iteration", 5000
-            )
-            return
-        if self._player_info is not None:
-            try:
-                validate_task(self._player_info.task_params, self._player_info.task, params, "training task")
-            except ValueError as error:
-                self.task_editor.show_error(str(error))
-                return
-        pinned = self.session.pin_training_task(params)
-        self.statusBar().showMessage(f"training tasks: {pinned} when training starts", 5000)
-
-    # ----------------------------------------------------------------------------------- checkpoints
-
-    def open_checkpoint(self, path: str | Path) -> None:
-        """Watch the agent in a checkpoint file (Train then continues from it), or open a run directory."""
-        path = Path(path)
-        if path.is_dir():
-            self.open_run(path)
-            return
-        if self.training_active():
-            self.banner.show_message("stop training before opening a checkpoint")
-            return
-        self.session.forget_opened()
-        self._followed = None
-        self._player_status.setText(f"player: loading {path}…")
-        self.player_worker.build(checkpoint_player(path, self.player_worker.seed))
-
-    def open_run(self, run_dir: str | Path) -> None:
-        """A past run: its metrics into the curves (overlaid), its latest checkpoint into the player (unless
-        training is running: then only the curves); Train then continues that run."""
-        run_dir = Path(run_dir)
-        metrics_path = run_dir / "metrics.csv"
-        checkpoints = [run_dir / "checkpoints" / name for name in ("latest.pt", "best.pt")]
-        checkpoint = next((c for c in checkpoints if c.is_file()), None)
-        if not metrics_path.is_file() and checkpoint is None:
-            self.banner.show_message(f"{run_dir} is not a run directory (no metrics.csv, no checkpoints/)")
-            return
-        # Followed while the window is open: another process (a torchrun job, a headless `train`) may be
-        # writing it; new rows join the curves and, with "Follow training", new checkpoints the player.
-        self.curves.add_run(self._run_id(run_dir), run_dir.name)
-        self._followed = RunFollower(run_dir)
-        self._poll_followed_run()
-        if self.training_active():
-            self.statusBar().showMessage(f"{run_dir.name}: curves added (training continues)", 5000)
-            return
-        if checkpoint is None:
-            self.banner.show_message(f"{run_dir} has no checkpoint to watch")
-            return
-        self.session.opened_run(run_dir)
-        self._player_status.setText(f"player: loading {checkpoint}…")
-        self.player_worker.build(checkpoint_player(checkpoint, self.player_worker.seed))
-
-    def _poll_followed_run(self) -> None:
-        """New metrics rows of the opened run into the curves; its newest checkpoint to a player following
-        training (ignored by one watching another architecture)."""
-        follower = self._followed
-        if follower is None or self._closed:
-            return
-        run_id = self._run_id(follower.run_dir)
-        try:
-            rows = follower.new_rows()
-        except (OSError, csv.Error) as error:
-            self.banner.show_message(error_text(f"reading {follower.metrics_path}", error))
-            self._followed = None
-            return
-        if follower.restarted:
-            self.curves.restart_run(run_id)
-        for row in rows:
-            self.curves.append(run_id, row)
-        if self.session.follow and not self.training_active():
-            payload = follower.new_checkpoint()
-            if payload is not None:
-                architecture = architecture_key(
-                    config_from_dict(payload["config"], str(follower.checkpoint_path))
-                )
-                self.player_worker.offer_weights(
-                    int(payload["counters"]["iteration"]), payload["model"], architecture
-                )
-
-    def save_checkpoint(self, path: str | Path) -> Path | None:
-        """Save the newest finished training iteration (or the opened checkpoint) to `path`."""
-        training = self.trainer_worker.snapshot() if self.trainer_worker is not None else None
-        opened = self._player_info.checkpoint if self._player_info is not None else None
-        payload = training if self.training_active() or opened is None else opened
-        if payload is None:
-            self.banner.show_message("nothing to save yet: train, or open a checkpoint first")
-            return None
-        try:
-            saved = save_checkpoint(path, payload)
-        except OSError as error:
-            self.banner.show_message(error_text("saving the checkpoint", error))
-            return None
-        self.statusBar().showMessage(f"checkpoint saved: {saved}", 5000)
-        return saved
-
-    def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open checkpoint", str(self.runs_root), "Engram checkpoints (*.pt);;All files (*)"
-        )
-        if path:
-            self.open_checkpoint(path)
-
-    def _choose_save_path(self) -> None:
-        run_dir = self.session.run_dir
-        start = run_dir / "checkpoints" if run_dir is not None else self.runs_root
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save checkpoint", str(start / "saved.pt"), "Checkpoints (*.pt)"
-        )
-        if path:
-            self.save_checkpoint(path)
-
-    def _choose_run(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open run", str(self.runs_root))
-        if path:
-            self.open_run(path)
+    # ------------------------------------------------------------------------------------------ media
 
     def _choose_media_dir(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder", str(self.media_dir()))
         if path:
             self.set_media_dir(path)
-
-    # ------------------------------------------------------------------------------------------ media
 
     def media_dir(self) -> Path:
         """Where screenshots and videos go: the chosen folder, else the run's videos/, else runs/media."""
@@ -868,6 +653,10 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------------------------------- closing
 
+    def is_closing(self) -> bool:
+        """Whether `shutdown` has begun: the workers' reports arriving from then on are not shown."""
+        return self._closed
+
     def threads_alive(self) -> list[str]:
         names = []
         if self.player_worker.is_alive():
@@ -880,33 +669,19 @@ class MainWindow(QMainWindow):
         """Stop training (the Trainer saves `latest` when its loop ends), finish any recording, close the
         player; join both threads. Returns True when both ended within `timeout`, which bounds the whole wait.
 
-        Stopping waits for a PPO update in progress (the Trainer stops between env steps, or after the
-        update). If that outlasts `timeout`, the newest finished iteration is saved as `latest` now, so
-        killing the process while the update finishes loses nothing; `wait_for_workers` waits for it."""
+        A PPO update in progress that outlasts `timeout` has the newest finished iteration saved now
+        (`TrainingController.join_or_save_latest`); `wait_for_workers` waits for the update."""
         if self._closed:
             return not self.threads_alive()
         self._closed = True
         self._panel_timer.stop()
-        trainer = self.trainer_worker
         # Both are asked before either is waited for, and both waits share one deadline: closing takes the
         # slower of the two, not their sum, and at most `timeout`.
-        if trainer is not None:
-            trainer.stop()  # also ends a paused trainer: its gate wakes on a stop
+        self.training.request_stop()
         self.player_worker.request_stop()
         deadline = time.monotonic() + timeout
         player_done = self.player_worker.join(timeout)
-        trainer_done = trainer is None or trainer.join(max(0.0, deadline - time.monotonic()))
-        if not trainer_done:
-            assert trainer is not None
-            snapshot = trainer.snapshot()
-            info = trainer.info
-            if snapshot is not None and info is not None and info.run_dir is not None:
-                path = save_checkpoint(info.run_dir / "checkpoints" / "latest.pt", snapshot)
-                print(
-                    f"engram: saved iteration {snapshot['counters']['iteration']} to {path}; "
-                    "waiting for the PPO update in progress to finish",
-                    file=sys.stderr,
-                )
+        trainer_done = self.training.join_or_save_latest(max(0.0, deadline - time.monotonic()))
         if not player_done:
             print(f"engram: the player thread did not end within {timeout:g} s", file=sys.stderr)
         return player_done and trainer_done

@@ -350,7 +350,7 @@ def test_closing_during_training_saves_and_joins_then_the_run_reopens(
 ) -> None:
     window = make_window()
     window.train()
-    qtbot.waitUntil(lambda: window._training_progress != "", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.training.progress != "", timeout=WAIT_MS)
     run_dir = window.trainer_worker.info.run_dir
     video = window.start_recording()
     window.set_speed(None)
@@ -492,7 +492,7 @@ def test_the_run_panel_and_the_status_bar_show_one_training_state(
         )
     )
     window.train()
-    qtbot.waitUntil(lambda: window._training_progress != "", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.training.progress != "", timeout=WAIT_MS)
     window.stop_training()
     qtbot.waitUntil(lambda: not window.training_active(), timeout=WAIT_MS)
     assert all(text == panel == bar for text, panel, bar in shown), shown
