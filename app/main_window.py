@@ -4,8 +4,13 @@ The window holds no learning or physics: `app.trainer_worker.TrainerWorker` runs
 process (read by one thread) and `app.player_worker.PlayerWorker` runs the Player (env, renderer, camera,
 video writer) in another thread. The GUI thread paints the newest frame the player published (one pending
 wake-up at most, nothing queues), records the steps up to it into the memory timeline, and redraws the
-heavier panels on a slower timer. Keyboard as in MuJoCo's viewer: Space play / pause, → step, Backspace
-reset, Ctrl+P screenshot, Ctrl+R record (and +/- speed), Ctrl+Q quit.
+heavier panels on a slower timer.
+
+This module assembles the window, decides what the player watches and closes the window; each other job
+has its own module: the player's output on screen (`app.player_display`), training
+(`app.training_controller`), runs and checkpoints on disk (`app.run_files`), screenshots and recordings
+(`app.media_controller`), task edits (`app.task_edits`), the session's binding to the controls
+(`app.session_binding`), the docks' layout (`app.dock_layout`) and the keys (`app.shortcuts`).
 """
 
 from __future__ import annotations
@@ -18,17 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QFrame,
-    QLabel,
-    QMainWindow,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from agents.config import PRESETS, TrainConfig
 from agents.events import TrainingInfo
@@ -42,14 +38,16 @@ from app.banner import Banner
 from app.curves import CurvesPanel
 from app.dock_layout import add_dock, restore_window_layout, save_window_layout, size_docks_for_first_run
 from app.handover import error_text
-from app.media import panel_strip, save_png, timestamped
+from app.media_controller import MediaController
 from app.memory_timeline import MemoryTimeline
+from app.player_display import FIRST_RENDER_SIZE, PlayerDisplay
 from app.player_factories import architecture_key, fresh_player, pretrained_player
 from app.player_worker import PlayerInfo, PlayerWorker, RecordingState
 from app.run_controls import RunControls
 from app.run_files import RunFiles
-from app.session import SPEEDS, Session, speed_label
+from app.session import SPEEDS, Session
 from app.session_binding import bind_session, send_player_settings, show_check
+from app.shortcuts import install_shortcuts
 from app.task_editor import TaskEditor
 from app.task_edits import TaskEdits
 from app.trainer_worker import TrainerWorker
@@ -59,9 +57,6 @@ from scenes.registry import SCENES
 
 ORGANIZATION = "Engram"
 APPLICATION = "Engram"
-PANEL_HZ = 20  # panel ticks per second (attention and timeline alternate); the viewport paints every frame
-MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this many pixels wide or high
-PANEL_STRIP_RATIO = 0.9  # width of the recorded panel strip / frame height
 # Closing waits this long at most for the trainer and the player to end together (then the newest finished
 # iteration is saved from here and the window goes; the process waits for the rest out of sight). Measured on a
 # loaded 2-core machine, fast TrMRL on halfcheetah-vel with 16 envs: both ended 2.2 s after the close.
@@ -112,16 +107,6 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._player_info: PlayerInfo | None = None
         self._player_key: tuple[Any, ...] | None = None
-        self._last_step: PlayerStep | None = None
-        self._shown_steps = 0
-        self._panels_dirty = False
-        self._attention_dirty = self._timeline_dirty = False
-        self._panel_phase = 0
-        self._episode_starts_shown = -1
-        self._render_size = (640, 480)
-        self._recording = RecordingState(False, None, 0)
-        self._strip_width = 0  # width of the panel strip in the recording in progress
-        self._trace_on = True
 
         # ---------------------------------------------------------------------------------- widgets
         self.viewport = Viewport()
@@ -175,13 +160,11 @@ class MainWindow(QMainWindow):
 
         # ---------------------------------------------------------------------------------- player
         self.player_worker = PlayerWorker(
-            render_size=self._render_size, max_render_fps=_refresh_rate(self), seed=seed
+            render_size=FIRST_RENDER_SIZE, max_render_fps=_refresh_rate(self), seed=seed
         )
         worker = self.player_worker
-        worker.frame_ready.connect(self._on_frame_ready)
         worker.ready.connect(self._on_player_ready)
         worker.playing_changed.connect(self._on_playing_changed)
-        worker.recording_changed.connect(self._on_recording_changed)
         worker.failed.connect(self._on_worker_failed)
         self._playing = False
         worker.start()
@@ -216,6 +199,34 @@ class MainWindow(QMainWindow):
             is_closing=self.is_closing,
             window=self,
         )
+        self.media = MediaController(
+            self.session,
+            self.runs_root,
+            controls=self.controls,
+            viewport=self.viewport,
+            player=worker,
+            panels=(self.attention, self.timeline),
+            status_label=self._recording_status,
+            status_bar=self.statusBar(),
+            banner=self.banner,
+            # Read when a recording starts; the display, built next, needs this controller to see recordings.
+            render_height=lambda: self.display.render_size[1],
+            is_closing=self.is_closing,
+            window=self,
+        )
+        self.display = PlayerDisplay(
+            self.session,
+            player=worker,
+            viewport=self.viewport,
+            attention=self.attention,
+            attention_dock=self.docks["attention"],
+            timeline=self.timeline,
+            timeline_dock=self.docks["timeline"],
+            media=self.media,
+            player_status=self._player_status,
+            is_closing=self.is_closing,
+            parent=self,
+        )
         self.task_edits = TaskEdits(
             self.session,
             editor=self.task_editor,
@@ -226,6 +237,7 @@ class MainWindow(QMainWindow):
             is_closing=self.is_closing,
             parent=self,
         )
+        bind_session(self.session, self.controls, worker, self.media.update_media_label)
         c = self.controls
         c.scene_box.currentIndexChanged.connect(self._on_choice_changed)
         c.agent_box.currentIndexChanged.connect(self._on_choice_changed)
@@ -235,43 +247,18 @@ class MainWindow(QMainWindow):
         c.step_button.clicked.connect(self.step_player)
         c.reset_button.clicked.connect(self.reset_player)
         c.unpin_button.clicked.connect(worker.unpin_task)
-        bind_session(self.session, c, worker, self._update_media_label)
         c.track_check.toggled.connect(worker.track_camera)
-        c.media_dir_button.clicked.connect(self._choose_media_dir)
-        c.record_button.clicked.connect(self.toggle_recording)
-        c.screenshot_button.clicked.connect(self._screenshot_clicked)
         self.viewport.orbit.connect(worker.orbit_camera)
         self.viewport.pan.connect(worker.pan_camera)
         self.viewport.pan.connect(self._on_pan)
         self.viewport.zoom.connect(worker.zoom_camera)
         self.viewport.camera_reset.connect(self._on_camera_reset)
-
-        self._shortcuts: list[QShortcut] = []
-        for keys, slot in (
-            (Qt.Key.Key_Space, self.toggle_player),
-            (Qt.Key.Key_Right, self.step_player),
-            (Qt.Key.Key_Backspace, self.reset_player),
-            (QKeySequence("Ctrl+P"), self._screenshot_clicked),
-            (QKeySequence("Ctrl+R"), self.toggle_recording),
-            (QKeySequence("Ctrl+Q"), self.close),  # Quit: the same as closing the window (training saves)
-            (Qt.Key.Key_Plus, self.faster),
-            (Qt.Key.Key_Equal, self.faster),
-            (Qt.Key.Key_Minus, self.slower),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-            shortcut.activated.connect(slot)
-            self._shortcuts.append(shortcut)
-
-        self._panel_timer = QTimer(self)
-        self._panel_timer.setInterval(round(1000 / PANEL_HZ))
-        self._panel_timer.timeout.connect(self._refresh_panels)
-        self._panel_timer.start()
+        install_shortcuts(self)
 
         # ------------------------------------------------------------------------- restore & start
         self._restore(scene, agent, preset)
         self._on_playing_changed(False)
-        self._update_media_label()
+        self.media.update_media_label()
         if checkpoint is not None:
             self.open_checkpoint(checkpoint)
         else:
@@ -386,6 +373,34 @@ class MainWindow(QMainWindow):
     def save_checkpoint(self, path: str | Path) -> Path | None:
         return self.run_files.save_checkpoint(path)
 
+    def media_dir(self) -> Path:
+        return self.media.media_dir()
+
+    def screenshot(self, path: str | Path | None = None) -> Path | None:
+        return self.media.screenshot(path)
+
+    @property
+    def recording(self) -> RecordingState:
+        return self.media.recording
+
+    def start_recording(self, path: str | Path | None = None) -> Path:
+        return self.media.start_recording(path)
+
+    def last_step(self) -> PlayerStep | None:
+        return self.display.last_step()
+
+    def shown_steps(self) -> int:
+        return self.display.shown_steps()
+
+    def save_window_image(self, path: str | Path) -> Path:
+        """The whole window as PNG (for the README and smoke tests)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.display.refresh(both=True)  # the panels show the step in the viewport
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path
+
     # ------------------------------------------------------------------------------------- watching
 
     def play(self) -> None:
@@ -429,14 +444,6 @@ class MainWindow(QMainWindow):
     def playing(self) -> bool:
         return self._playing
 
-    def last_step(self) -> PlayerStep | None:
-        """The step on screen (what the panels show)."""
-        return self._last_step
-
-    def shown_steps(self) -> int:
-        """How many steps the player had taken when the frame on screen was published."""
-        return self._shown_steps
-
     def player_info(self) -> PlayerInfo | None:
         return self._player_info
 
@@ -445,11 +452,8 @@ class MainWindow(QMainWindow):
             return
         self._player_info = info
         self._player_key = architecture_key(info.config)
-        self._last_step = None
+        self.display.begin_player(info.steps_per_trial)
         self.task_editor.set_schema(info.task_params, info.task)
-        self.timeline.begin_trial(info.steps_per_trial)
-        self.attention.set_trace(None)
-        self._episode_starts_shown = -1
         self.session.show_config(info.config)
         self.controls.track_check.setEnabled(info.camera)
         if info.checkpoint is not None:
@@ -457,192 +461,6 @@ class MainWindow(QMainWindow):
         self._player_status.setText(f"player: {info.config.agent} on {info.config.scene} ({info.source})")
         if info.source.startswith("pretrained"):
             self.play()  # a trained agent acting is what the window opens with
-
-    def _on_frame_ready(self) -> None:
-        if self._closed:
-            return
-        view = self.player_worker.take()
-        if view is None:
-            return
-        steps = self._player_info.steps_per_trial if self._player_info is not None else None
-        if view.cleared:
-            self.timeline.begin_trial(steps)
-            self._episode_starts_shown = -1
-        for record in view.records:
-            if record.new_trial:
-                self.timeline.begin_trial(steps)
-                self._episode_starts_shown = -1
-            if record.trace is not None:
-                self.timeline.observe(record.step, record.trace, record.episode_start)
-        if view.frame is not None:
-            self.viewport.set_frame(view.frame)
-        if view.step is not None or view.cleared:
-            self._last_step = view.step
-            self._panels_dirty = True
-        self._shown_steps = view.steps
-
-    def _refresh_panels(self, both: bool = False) -> None:
-        """The slower refresh: attention, timeline, status line, render size, recorded panel strip.
-        `both`: redraw both panels now (screenshots), not one per tick."""
-        if self._closed:
-            return
-        self._sync_render_size()
-        attention_on = self.docks["attention"].isVisible()
-        timeline_on = self.docks["timeline"].isVisible()
-        trace_on = attention_on or timeline_on or (self._recording.active and self._record_panels())
-        if trace_on != self._trace_on:
-            self._trace_on = trace_on
-            self.player_worker.set_trace(trace_on)
-        # One heavy panel per tick, alternating: each redraws at PANEL_HZ / 2, and no tick holds the event
-        # loop for two pyqtgraph redraws.
-        self._panel_phase ^= 1
-        recording = self._recording.active
-        if self._panels_dirty:
-            self._panels_dirty = False
-            self._attention_dirty = self._timeline_dirty = True
-            self._player_status.setText(self._describe_step(self._last_step))
-        if (both or self._panel_phase == 0) and self._attention_dirty and (attention_on or recording):
-            self._attention_dirty = False
-            starts = self.timeline.episode_starts()
-            if len(starts) != self._episode_starts_shown:
-                self._episode_starts_shown = len(starts)
-                self.attention.set_episode_starts(starts)
-            step = self._last_step
-            self.attention.set_trace(None if step is None else step.trace)
-        if (both or self._panel_phase == 1) and self._timeline_dirty and (timeline_on or recording):
-            self._timeline_dirty = False
-            self.timeline.refresh()
-        if self._recording.active:
-            size = self.player_worker.recording_size()
-            width = self._strip_width
-            if size is not None and width:
-                self.player_worker.set_panel_image(
-                    panel_strip([self.attention, self.timeline], width, size[1])
-                )
-            self._recording_status.setText(
-                f"● REC {self.player_worker.recording_frames} frames → {self._recording.path.name if self._recording.path else ''}"
-            )
-
-    def _describe_step(self, step: PlayerStep | None) -> str:
-        if step is None:
-            return "player: new trial"
-        speed = speed_label(self.session.speed)
-        weights = self.player_worker.weights_iteration
-        following = (
-            f" · weights of iteration {weights}" if weights is not None and self.session.follow else ""
-        )
-        return (
-            f"player: episode {step.episode_index} · trial step {step.step_in_trial} · reward {step.reward:.3g} · "
-            f"episode return {step.episode_return:.3g} · {speed}{following}"
-        )
-
-    def _sync_render_size(self) -> None:
-        ratio = self.viewport.devicePixelRatioF()
-        width = max(64, round(self.viewport.width() * ratio))
-        height = max(48, round(self.viewport.height() * ratio))
-        scale = min(1.0, MAX_RENDER_SIDE / max(width, height))
-        size = (int(width * scale) // 2 * 2, int(height * scale) // 2 * 2)
-        if size != self._render_size:
-            self._render_size = size
-            self.player_worker.set_render_size(*size)
-
-    # ------------------------------------------------------------------------------------------ media
-
-    def _choose_media_dir(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Output folder", str(self.media_dir()))
-        if path:
-            self.set_media_dir(path)
-
-    def media_dir(self) -> Path:
-        """Where screenshots and videos go: the chosen folder, else the run's videos/, else runs/media."""
-        return self.session.media_target(self.runs_root)
-
-    def set_media_dir(self, path: str | Path | None) -> None:
-        self.session.media_dir = None if path is None else Path(path)
-
-    def _update_media_label(self, *_: object) -> None:
-        path = self.media_dir()
-        short = Path(*path.parts[-2:]) if len(path.parts) > 2 else path
-        self.controls.media_label.setText(f"media → …/{short}" if short != path else f"media → {path}")
-        self.controls.media_label.setToolTip(f"screenshots and videos go to {path}")
-
-    def _record_panels(self) -> bool:
-        return self.session.record_panels
-
-    def screenshot(self, path: str | Path | None = None) -> Path | None:
-        """Save the frame on screen (at its rendered resolution) as PNG; returns the path."""
-        frame = self.viewport.grab_frame()
-        if frame is None:
-            self.statusBar().showMessage("no frame to save yet", 3000)
-            return None
-        if path is None:
-            path = timestamped(self.media_dir(), self._media_prefix(), ".png")
-        try:
-            saved = save_png(frame, path)
-        except OSError as error:
-            self.banner.show_message(error_text("screenshot", error))
-            return None
-        self.statusBar().showMessage(f"screenshot saved: {saved}", 5000)
-        return saved
-
-    def _screenshot_clicked(self) -> None:
-        self.screenshot()
-
-    def save_window_image(self, path: str | Path) -> Path:
-        """The whole window as PNG (for the README and smoke tests)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._refresh_panels(both=True)  # the panels show the step in the viewport
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return path
-
-    def _media_prefix(self) -> str:
-        return f"{self.session.scene}-{self.session.agent}"
-
-    @property
-    def recording(self) -> RecordingState:
-        return self._recording
-
-    def start_recording(self, path: str | Path | None = None) -> Path:
-        """Record the player from its next step to MP4 (at the env's frame rate); returns the path."""
-        if path is None:
-            path = timestamped(self.media_dir(), self._media_prefix(), ".mp4")
-        height = self._render_size[1]
-        panels = round(PANEL_STRIP_RATIO * height) // 2 * 2 if self._record_panels() else 0
-        self._strip_width = panels
-        if panels:  # the strip the first frames get; refreshed with the panels from then on
-            self.player_worker.set_panel_image(panel_strip([self.attention, self.timeline], panels, height))
-        self.player_worker.start_recording(path, panels)
-        self._recording = RecordingState(True, Path(path), 0)
-        self._sync_record_button()
-        return Path(path)
-
-    def stop_recording(self) -> None:
-        self.player_worker.stop_recording()
-
-    def toggle_recording(self) -> None:
-        if self._recording.active:
-            self.stop_recording()
-        else:
-            self.start_recording()
-
-    def _on_recording_changed(self, state: RecordingState) -> None:
-        self._recording = state
-        if self._closed:
-            return
-        self._sync_record_button()
-        if state.active:
-            self._recording_status.setText(f"● REC → {state.path}")
-        else:
-            self._recording_status.setText("not recording")
-            if state.path is not None:
-                self.statusBar().showMessage(f"video saved: {state.path} ({state.frames} frames)", 8000)
-
-    def _sync_record_button(self) -> None:
-        button = self.controls.record_button
-        show_check(button, self._recording.active)
-        button.setText("Stop recording" if self._recording.active else "Record")
 
     # ---------------------------------------------------------------------------------------- errors
 
@@ -674,7 +492,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return not self.threads_alive()
         self._closed = True
-        self._panel_timer.stop()
+        self.display.stop()
         # Both are asked before either is waited for, and both waits share one deadline: closing takes the
         # slower of the two, not their sum, and at most `timeout`.
         self.training.request_stop()
