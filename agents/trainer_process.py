@@ -30,10 +30,8 @@ saves `latest`.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import pickle
 import queue
-import signal
 import sys
 import threading
 import traceback
@@ -45,6 +43,7 @@ from typing import Any
 from agents.cpu_affinity import pin_threads
 from agents.events import Failed, Finished, Message, Metrics, Started, Status, TrainerEvent, TrainingInfo
 from agents.trainer import Trainer
+from scenes.worker_pipe import SPAWN, error_text, ignore_interrupts, start
 
 REPLY_TIMEOUT_S = 30.0  # a command answered by the child's listener thread, not by the training loop
 
@@ -69,11 +68,13 @@ class TrainerProcess:
     ) -> None:
         """`cpus`: the cores the child may run on (Linux; None: any), set on all its threads before it builds
         the trainer."""
-        # spawn, not fork: the parent has Qt, GL and torch threads running, which a fork would copy broken.
-        context = multiprocessing.get_context("spawn")
-        commands_in, self._commands = context.Pipe(duplex=False)
-        self._events, events_out = context.Pipe(duplex=False)
-        self._process = context.Process(
+        # Two one-way pipes, not worker_pipe's request/reply: events stream to one thread while any thread
+        # sends commands, and a command's answer comes back among the events (`_Reply`).
+        commands_in, self._commands = SPAWN.Pipe(duplex=False)
+        self._events, events_out = SPAWN.Pipe(duplex=False)
+        # Not a daemon: a daemon may not start processes (the trainer's env worker), and a parent that exits
+        # normally waits for this child to save its run.
+        self._process = SPAWN.Process(
             target=_serve,
             args=(make_trainer, commands_in, events_out, max_iterations, cpus),
             name="engram-trainer",
@@ -84,9 +85,7 @@ class TrainerProcess:
         self._waiting: dict[int, queue.Queue[tuple[bool, Any]]] = {}  # question id → where its asker waits
 
     def start(self) -> None:
-        self._process.start()
-        for end in self._child_ends:  # only the child holds them now: its exit is then EOF here
-            end.close()
+        start(self._process, self._child_ends)
 
     @property
     def pid(self) -> int | None:
@@ -182,9 +181,9 @@ def _serve(
     if cpus is not None:
         # First: the threads started later (the listener, torch's, an env worker's) inherit it.
         pin_threads(cpus)
-    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means (its Stop, or closing
-    # the window saves the run); the child ends when told, or when its parent is gone.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The app decides what Ctrl-C means (its Stop, or closing the window saves the run); the child ends when
+    # told, or when its parent is gone.
+    ignore_interrupts()
     send_lock = threading.Lock()
     parent_gone = threading.Event()
     trainer: Trainer | None = None
@@ -220,13 +219,13 @@ def _serve(
         reason = running.run(max_iterations, on_metrics=after_iteration)
     except Exception as error:
         traceback.print_exc()
-        send(Failed(f"{type(error).__name__}: {error}"))
+        send(Failed(error_text(error)))
     finally:
         if trainer is not None:
             try:
                 trainer.close()
             except Exception as error:
-                send(Failed(f"closing the trainer: {type(error).__name__}: {error}"))
+                send(Failed(f"closing the trainer: {error_text(error)}"))
         send(Finished(reason))
         sys.stdout.flush()
 

@@ -19,28 +19,25 @@ here, as much as stepping 1.5 HalfCheetahs, and a pipe round trip of a pickled s
 It is for a machine with a core to spare: with another busy process the hand-offs wait for the scheduler and
 the rollout gets 2-6x slower (docs/benchmarks.md), so `env_worker` is off unless asked for.
 
-The worker is started with `spawn` (the parent may have Qt, GL and torch threads, which a fork copies broken)
-and exits when its pipe closes, so it never outlives its parent.
+The worker is started with `spawn` and exits when its pipe closes, so it never outlives its parent; starting,
+commands, errors and shutdown are `scenes.worker_pipe`'s, and this module adds the step messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import math
-import multiprocessing
-import pickle
-import signal
-import sys
-import time
-import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import numpy as np
 
 from scenes.base import Task
+from scenes.registry import make_scene
 from scenes.trials import Trials, TrialStepResult, TrialTokens
+from scenes.worker_pipe import CLOSE_TIMEOUT_S, WorkerExited, WorkerPipe
 
 # How long a side polls its pipe before it blocks on it. On an idle machine polling made the overlapped
 # rollout 1.27x faster than serial, against 1.0x when blocking at once (the sleeping side's wake-up costs as
@@ -49,18 +46,9 @@ from scenes.trials import Trials, TrialStepResult, TrialTokens
 # itself, so it polls; polling is bounded so an idle worker (during the PPO update) sleeps.
 POLL_BEFORE_BLOCKING_S = 0.005
 
-# The first byte of every message says what follows.
-STEP = b"S"  # to the worker: group number (1 byte) and the actions' bytes; back: a StepLayout message
-CALL = b"C"  # to the worker: a pickled (command, args); back: the pickled return value
-ERROR = b"E"  # back: "Type: message" of what the command raised
-
-
-def receive(conn: Connection) -> bytes:
-    """`conn.recv_bytes()`, polling for up to POLL_BEFORE_BLOCKING_S first."""
-    deadline = time.perf_counter() + POLL_BEFORE_BLOCKING_S
-    while not conn.poll() and time.perf_counter() < deadline:
-        pass
-    return conn.recv_bytes()
+# This protocol's message tag (beside worker_pipe's CALL and ERROR): to the worker, the group number (1 byte) and
+# the actions' bytes; back, a StepLayout message.
+STEP = b"S"
 
 
 def group_sizes(num_envs: int, num_groups: int) -> list[int]:
@@ -144,70 +132,49 @@ class StepLayout:
         return tokens, result
 
 
-def _serve(
-    conn: Connection, scene_id: str, scene_options: dict[str, Any], sizes: list[int], seed: int
-) -> None:
-    """The worker's loop: one reply per message (see STEP, CALL, ERROR)."""
-    # Ctrl-C in a terminal reaches the whole process group: the parent stops its rollout cleanly and closes
-    # the pipe, which ends this loop; an interrupt here would only kill the worker under a rollout in flight.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from scenes.registry import make_scene  # in the child: the parent's modules are not inherited by spawn
+class _Groups:
+    """The worker's side: every group's `Trials`, served by `worker_pipe.serve` (the public methods are the
+    commands; `answer` answers the STEP messages)."""
 
-    groups: list[Trials] = []
-    try:
+    def __init__(self, scene_id: str, scene_options: dict[str, Any], sizes: list[int], seed: int) -> None:
         scene = make_scene(scene_id, **scene_options)
         seeds = np.random.SeedSequence(seed).spawn(len(sizes))
-        groups = [
+        self.sizes = sizes
+        self.groups = [
             Trials(scene, size, seed=int(s.generate_state(1)[0]))
             for size, s in zip(sizes, seeds, strict=True)
         ]
-        layout = StepLayout.of(groups[0])
-        messages = [bytearray(STEP + bytes(layout.size(size) - len(STEP))) for size in sizes]
-        views = [layout.views(message, size) for message, size in zip(messages, sizes, strict=True)]
-        action_dtype = np.int64 if groups[0].discrete else np.float32
-        conn.send_bytes(CALL + pickle.dumps((groups[0].steps_per_trial, layout, groups[0].discrete)))
-    except Exception as exc:
-        traceback.print_exc(file=sys.stderr)
-        conn.send_bytes(ERROR + f"{type(exc).__name__}: {exc}".encode())
-        conn.close()
-        return
-    try:
-        while True:
-            try:
-                message = receive(conn)
-            except (EOFError, OSError):  # the parent went away
-                break
-            try:
-                if message[:1] == STEP:
-                    group = message[1]
-                    actions = np.frombuffer(message, dtype=action_dtype, offset=2)
-                    step = groups[group].step(actions.reshape(sizes[group], -1))
-                    layout.fill(views[group], *step)
-                    conn.send_bytes(messages[group])
-                    continue
-                command, args = pickle.loads(message[1:])
-                if command == "close":
-                    break
-                if command == "reset":
-                    children = np.random.SeedSequence(args[0]).spawn(len(groups))
-                    reply: Any = [t.reset(seed=child) for t, child in zip(groups, children, strict=True)]
-                elif command == "set_task_overrides":
-                    for trials in groups:
-                        trials.set_task_overrides(args[0])
-                    reply = None
-                else:
-                    raise ValueError(f"unknown command {command!r}")
-                conn.send_bytes(CALL + pickle.dumps(reply))
-            except Exception as exc:
-                conn.send_bytes(ERROR + f"{type(exc).__name__}: {exc}".encode())
-    finally:
-        for trials in groups:
+        self.layout = StepLayout.of(self.groups[0])
+        # One message per group, rewritten in place and resent at every step.
+        self.messages = [bytearray(STEP + bytes(self.layout.size(size) - len(STEP))) for size in sizes]
+        self.views = [
+            self.layout.views(message, size) for message, size in zip(self.messages, sizes, strict=True)
+        ]
+        self.action_dtype = np.int64 if self.groups[0].discrete else np.float32
+
+    def describe(self) -> tuple[int, StepLayout, bool]:
+        return self.groups[0].steps_per_trial, self.layout, self.groups[0].discrete
+
+    def answer(self, message: bytes) -> bytearray:
+        if message[:1] != STEP:
+            raise ValueError(f"unknown message tag {message[:1]!r}")
+        group = message[1]
+        actions = np.frombuffer(message, dtype=self.action_dtype, offset=2)
+        step = self.groups[group].step(actions.reshape(self.sizes[group], -1))
+        self.layout.fill(self.views[group], *step)
+        return self.messages[group]
+
+    def reset(self, seed: int) -> list[TrialTokens]:
+        children = np.random.SeedSequence(seed).spawn(len(self.groups))
+        return [trials.reset(seed=child) for trials, child in zip(self.groups, children, strict=True)]
+
+    def set_task_overrides(self, overrides: Task) -> None:
+        for trials in self.groups:
+            trials.set_task_overrides(overrides)
+
+    def close(self) -> None:
+        for trials in self.groups:
             trials.close()
-        conn.close()
-
-
-class WorkerExited(RuntimeError):
-    """The worker process is gone (its pipe closed)."""
 
 
 class TrialsProcess:
@@ -228,19 +195,16 @@ class TrialsProcess:
     ) -> None:
         self.sizes = group_sizes(num_envs, num_groups)
         self.num_envs = num_envs
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve,
-            args=(child, scene_id, dict(scene_options), self.sizes, seed),
-            daemon=True,
+        self._pipe = WorkerPipe(
+            functools.partial(_Groups, scene_id, dict(scene_options), self.sizes, seed),
             name=f"engram-trials-{scene_id}",
+            label="the trials worker process",
+            poll_s=POLL_BEFORE_BLOCKING_S,
         )
-        self._process.start()
-        child.close()  # only the child holds it now: the child's death is then EOF here
         self._waiting: list[int] = []  # groups whose step was sent and not yet received, in order
         try:
-            self.steps_per_trial, self.layout, discrete = self._reply()
+            self._pipe.reply()  # built
+            self.steps_per_trial, self.layout, discrete = self._pipe.call("describe")
         except WorkerExited as error:
             self.close()
             # The usual cause: a script that builds a Trainer at import time. `spawn` re-imports the script in
@@ -259,43 +223,17 @@ class TrialsProcess:
     def num_groups(self) -> int:
         return len(self.sizes)
 
-    def _exited(self) -> WorkerExited:
-        self._process.join(1.0)
-        return WorkerExited(f"the trials worker process exited (code {self._process.exitcode})")
-
-    def _send(self, message: bytes) -> None:
-        try:
-            self._conn.send_bytes(message)
-        except OSError:  # a broken pipe: the worker is gone
-            raise self._exited() from None
-
-    def _receive(self) -> bytes:
-        try:
-            return receive(self._conn)
-        except (EOFError, OSError):
-            raise self._exited() from None
-
-    @staticmethod
-    def _checked(message: bytes) -> bytes:
-        if message[:1] == ERROR:
-            raise RuntimeError(f"the trials worker process failed: {message[1:].decode()}")
-        return message
-
-    def _reply(self) -> Any:
-        return pickle.loads(self._checked(self._receive())[1:])
-
     def _call(self, command: str, *args: Any) -> Any:
         self._drain()
-        self._send(CALL + pickle.dumps((command, args)))
-        return self._reply()
+        return self._pipe.call(command, *args)
 
     def _drain(self, timeout: float | None = None) -> None:
         """Receive the replies of steps sent and not waited for (a rollout stopped between the two); with
         `timeout`, give up when a reply takes longer than that."""
         while self._waiting:
-            if timeout is not None and not self._conn.poll(timeout):
+            if timeout is not None and not self._pipe.wait(timeout):
                 return
-            self._receive()
+            self._pipe.receive()
             self._waiting.pop(0)  # after the reply is read: an interrupt before leaves it to drain later
 
     def reset(self, seed: int) -> list[TrialTokens]:
@@ -310,7 +248,7 @@ class TrialsProcess:
             raise ValueError(
                 f"group {group} has {self.sizes[group]} envs, got actions of shape {actions.shape}"
             )
-        self._send(STEP + bytes((group,)) + actions.tobytes())
+        self._pipe.send(STEP + bytes((group,)) + actions.tobytes())
         self._waiting.append(group)
 
     def step_wait(self, group: int) -> tuple[TrialTokens, TrialStepResult]:
@@ -318,23 +256,17 @@ class TrialsProcess:
         score keys (what a rollout reads)."""
         if not self._waiting or self._waiting[0] != group:
             raise RuntimeError(f"group {group}'s step is not the next reply (in flight: {self._waiting})")
-        message = self._receive()
+        message = self._pipe.receive()
         self._waiting.pop(0)
-        return self.layout.decode(self._checked(message), self.sizes[group])
+        return self.layout.decode(self._pipe.checked(message), self.sizes[group])
 
     def set_task_overrides(self, overrides: Task) -> None:
         """As `Trials.set_task_overrides`, in every group."""
         self._call("set_task_overrides", dict(overrides))
 
     def close(self) -> None:
-        if self._process.is_alive():
-            try:
-                self._drain(timeout=5.0)
-                self._send(CALL + pickle.dumps(("close", ())))
-            except (EOFError, OSError, RuntimeError):
-                pass
-            self._process.join(5.0)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._conn.close()
+        if self._pipe.alive:
+            # Read the replies of steps in flight first: a worker blocked on sending one would not read CLOSE.
+            with contextlib.suppress(WorkerExited):
+                self._drain(timeout=CLOSE_TIMEOUT_S)
+        self._pipe.close()

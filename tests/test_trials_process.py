@@ -201,10 +201,10 @@ def test_task_overrides_reach_every_group_and_a_dead_worker_is_a_clear_error() -
         for tokens in process.reset(5):
             assert (tokens.task == np.array([2, 6], dtype=np.float32)).all()
         # Ctrl-C reaches the worker too (one process group): it ignores it; the parent decides when to stop.
-        os.kill(process._process.pid, signal.SIGINT)
-        assert len(process.reset(5)) == 2 and process._process.is_alive()
-        process._process.kill()
-        process._process.join()
+        os.kill(process._pipe.process.pid, signal.SIGINT)
+        assert len(process.reset(5)) == 2 and process._pipe.alive
+        process._pipe.process.kill()
+        process._pipe.process.join()
         with pytest.raises(WorkerExited, match="trials worker process exited"):
             process.reset(5)
     finally:
