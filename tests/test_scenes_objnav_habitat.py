@@ -30,9 +30,6 @@ from scenes.objnav_habitat import (
     GoalInstance,
     HabitatUnavailableError,
     ObjNavHabitat,
-    _close_workers,
-    _gather,
-    _Worker,
     assemble_observation,
     box_distance_xz,
     category_index,
@@ -56,6 +53,7 @@ from scenes.objnav_habitat import (
     step_reward,
     view_point_candidates,
 )
+from scenes.objnav_habitat.batch import _close_workers, _gather, _start_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 HABITAT_INSTALLED = importlib.util.find_spec("habitat_sim") is not None
@@ -188,15 +186,18 @@ def test_worker_processes_report_errors_through_the_pipe_and_exit() -> None:
     here) and say so through their pipe; `_gather` reads every answer before raising the first error."""
     options = dict(make_scene("objnav-habitat").options)
     task = {"scene_index": 0, "goal_category": "any"}
-    workers = [_Worker(i, (DEFAULT_SCENE,), "default", options, task, seed=i) for i in range(2)]
+    workers = [_start_worker(i, (DEFAULT_SCENE,), "default", options, task, seed=i) for i in range(2)]
     try:
-        with pytest.raises(RuntimeError, match="env 0: ModuleNotFoundError: No module named 'habitat_sim'"):
+        with pytest.raises(
+            RuntimeError,
+            match="env 0: its habitat-sim process failed: ModuleNotFoundError: No module named 'habitat_sim'",
+        ):
             _gather(workers)
-        for worker in workers:
+        for env_id, worker in enumerate(workers):
             worker.process.join(30)
             assert worker.process.exitcode == 0
             with pytest.raises(
-                RuntimeError, match=rf"env {worker.env_id}: its habitat-sim process exited \(code 0\)"
+                RuntimeError, match=rf"env {env_id}: its habitat-sim process exited \(code 0\)"
             ):
                 worker.call("reset", None)
     finally:
