@@ -174,7 +174,7 @@ def run_headless_demo(args: argparse.Namespace) -> int:
     from agents.config import resolve_config
     from agents.evaluation import load_policy
     from agents.pretrained import find_pretrained
-    from agents.trainer import new_run_dir
+    from agents.run_log import new_run_dir
 
     use_software_gl_without_display()
     if args.checkpoint:  # the demo shows the agent the user named
@@ -233,7 +233,8 @@ def train_for_demo(config: TrainConfig, seconds: float) -> Trainer:
 
     from tqdm import tqdm
 
-    from agents.trainer import Trainer, new_run_dir
+    from agents.run_log import new_run_dir
+    from agents.trainer import Trainer
 
     trainer = Trainer(config, new_run_dir(config))
     deadline = time.monotonic() + seconds
@@ -348,7 +349,7 @@ def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
     the directory was made here)."""
     from agents.checkpoints import load_checkpoint
     from agents.config import load_config_file, resolve_config
-    from agents.trainer import new_run_dir
+    from agents.run_log import new_run_dir
 
     if args.resume:
         ignored = given_flags(

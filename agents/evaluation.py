@@ -17,8 +17,8 @@ from agents.base import Agent
 from agents.checkpoints import load_checkpoint
 from agents.config import TrainConfig, config_from_dict
 from agents.rollout import collect_rollout, concat_rollouts
-from agents.statistics import adaptation_curve, trial_statistics
-from agents.trainer import build_agent, episodes_in_trial, load_weights
+from agents.statistics import adaptation_curve, episodes_in_trial, trial_statistics
+from agents.trainer import build_agent, load_weights
 from scenes.base import Scene
 from scenes.registry import make_scene
 from scenes.trials import Trials

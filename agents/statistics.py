@@ -14,6 +14,9 @@ import torch
 from torch import Tensor
 
 from agents.rollout import Rollout
+from scenes.base import Scene
+
+MAX_EPISODE_COLUMNS = 20  # per-episode-index statistics kept (trials with more episodes fold into the total)
 
 
 def _per_episode(values: Tensor, episode_index: Tensor, num_episodes: int, reduce: str) -> Tensor:
@@ -135,3 +138,9 @@ def adaptation_curve(rollout: Rollout, num_episodes: int, bin_steps: int = 20) -
         used = int(bins.max()) + 1
         curves.append((sums[:used] / counts[:used].clamp_min(1)).tolist())
     return curves
+
+
+def episodes_in_trial(scene: Scene) -> int:
+    """How many per-episode-index statistics to keep: the trial's nominal episode count, capped."""
+    nominal = scene.episodes_per_trial or math.ceil(scene.steps_per_trial / scene.episode_length)
+    return min(nominal, MAX_EPISODE_COLUMNS)

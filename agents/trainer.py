@@ -28,26 +28,20 @@ world size continues with the batch per update scaled by the new one.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import math
 import threading
 import time
 from collections.abc import Callable
-from contextlib import suppress
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import torch
 from psygnal import Signal, SignalGroup
-from tensorboardX import SummaryWriter
 
 from agents.base import Agent
-from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
-from agents.config import TrainConfig, config_from_dict, write_config
+from agents.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from agents.config import TrainConfig, config_from_dict
 from agents.devices import resolve_device
 from agents.distributed import (
     RankLost,
@@ -68,33 +62,13 @@ from agents.rollout import (
     collect_rollout_overlapped,
     intra_op_threads,
 )
-from agents.statistics import TrialOutcomes, trial_statistics
+from agents.run_log import RunLog, metric_columns
+from agents.statistics import TrialOutcomes, episodes_in_trial, trial_statistics
 from scenes.base import Scene, Task, validate_task
 from scenes.registry import make_scene
 from scenes.trials import Trials
 from scenes.trials_process import TrialsProcess
 
-METRIC_KEYS = (
-    "iteration",
-    "env_steps",
-    "time_s",
-    "trial_return",
-    "episodes_per_trial",
-    "success_rate",
-    "policy_loss",
-    "value_loss",
-    "entropy",
-    "approx_kl",
-    "clip_fraction",
-    "explained_variance",
-    "update_epochs",
-    "nan_skipped",
-    "sps",
-    "rollout_s",
-    "update_s",
-    "sync_s",
-)
-MAX_EPISODE_COLUMNS = 20  # per-episode-index columns logged (trials with more episodes fold into the total)
 # `latest.pt` is also written this often (seconds of training) and after the first iteration, so a crash
 # before the `checkpoint_every`-th iteration loses minutes, not the run.
 LATEST_EVERY_S = 180.0
@@ -172,48 +146,6 @@ def load_weights(agent: Agent, weights: dict[str, Any], source: str) -> None:
         raise CheckpointError(f"{source} does not match its config: {detail[:200]}") from None
 
 
-def read_metrics(path: str | Path) -> list[dict[str, float]]:
-    """A metrics.csv (a run's, or a pretrained agent's copy) as one dict of numbers per iteration; empty cells
-    (a column an iteration did not log) and non-numeric ones are left out."""
-    with Path(path).open(newline="") as f:
-        return [metric_values(row) for row in csv.DictReader(f)]
-
-
-def metric_values(row: dict[str, str]) -> dict[str, float]:
-    """One metrics.csv row as numbers; empty and non-numeric cells left out."""
-    values = {}
-    for key, text in row.items():
-        if key is None or text in (None, ""):
-            continue
-        try:
-            values[key] = float(text)
-        except ValueError:
-            continue
-    return values
-
-
-def episodes_in_trial(scene: Scene) -> int:
-    """How many per-episode-index columns to log: the trial's nominal episode count, capped."""
-    nominal = scene.episodes_per_trial or math.ceil(scene.steps_per_trial / scene.episode_length)
-    return min(nominal, MAX_EPISODE_COLUMNS)
-
-
-def new_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
-    """Create and return `<root>/<scene>-<agent>-<time>/`, with a suffix if that name is taken. Created here,
-    not at the first iteration, so two runs started within a second (a loop over seeds) never share one."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{config.scene}-{config.agent}-{stamp}"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count(1):
-        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise AssertionError("unreachable")
-
-
 class Trainer:
     """PPO training of one agent on one scene, writing into `run_dir` (see the module docstring)."""
 
@@ -266,71 +198,21 @@ class Trainer:
         self._polled_at = -math.inf
 
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self._csv_file: Any = None
-        self._tb: SummaryWriter | None = None
         # Every rank knows the run directory and takes the same checkpoint decisions; rank 0 alone writes.
-        self._log = log and self.run_dir is not None and self.ranks.is_main
+        self._run_log = (
+            RunLog(self.run_dir, metric_columns(self.scene))
+            if log and self.run_dir is not None and self.ranks.is_main
+            else None
+        )
         if config.env_worker:  # last: nothing after it can fail and leave the process running
             self.trials = TrialsProcess(
                 config.scene, config.scene_options, config.num_envs, seed, min(2, config.num_envs)
             )
 
-    # ------------------------------------------------------------------------------------------ run dirs
     @property
     def checkpoint_dir(self) -> Path:
         assert self.run_dir is not None
         return self.run_dir / "checkpoints"
-
-    def _open_logs(self) -> None:
-        """Create the run directory layout and open metrics.csv / TensorBoard (appending after a resume)."""
-        if not self._log or self._csv_file is not None:
-            return
-        assert self.run_dir is not None
-        for sub in ("checkpoints", "videos", "tensorboard"):
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        for stale in self.checkpoint_dir.glob(".*.tmp"):  # a write killed mid-way (kill -9, power loss)
-            with suppress(OSError):
-                stale.unlink()
-        write_config(self.config, self.run_dir / "config.toml")
-        path = self.run_dir / "metrics.csv"
-        columns = [*METRIC_KEYS, *self.scene.score_keys, *self._episode_columns()]
-        kept: list[dict[str, str]] = []
-        if path.exists():  # a resume: keep rows up to the checkpoint, drop any written after it
-            with path.open(newline="") as f:
-                kept = [row for row in csv.DictReader(f) if int(row["iteration"]) <= self.iteration]
-        # The kept rows are rewritten atomically (a crash here must not lose the run's history), then appended to.
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", restval="")
-        writer.writeheader()
-        writer.writerows(kept)
-        write_atomically(path, lambda handle: handle.write(text.getvalue().encode()))
-        self._csv_file = path.open("a", newline="")
-        self._csv = csv.DictWriter(self._csv_file, fieldnames=columns, extrasaction="ignore", restval="")
-        self._tb = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.iteration + 1)
-
-    def _episode_columns(self) -> list[str]:
-        columns = [f"episode_return/{k}" for k in range(self.num_episodes)]
-        if self.scene.success_key is not None:
-            columns += [f"success/{k}" for k in range(self.num_episodes)]
-        for key in self.scene.score_keys:
-            columns += [f"{key}/{k}" for k in range(self.num_episodes)]
-        return columns
-
-    def _write_metrics(self, metrics: dict[str, float]) -> None:
-        if not self._log:
-            return
-        self._open_logs()
-        self._csv.writerow({k: repr(v) if isinstance(v, float) else v for k, v in metrics.items()})
-        self._csv_file.flush()
-        assert self._tb is not None
-        for key, value in metrics.items():
-            if (
-                key not in ("iteration", "env_steps")
-                and isinstance(value, int | float)
-                and math.isfinite(value)
-            ):
-                self._tb.add_scalar(key, value, global_step=int(metrics["env_steps"]))
-        self._tb.flush()
 
     # ------------------------------------------------------------------------------------------ control
     def pause(self) -> None:
@@ -444,7 +326,8 @@ class Trainer:
     def iterate(self) -> dict[str, float]:
         """One PPO iteration; returns (and emits) its metrics. Raises TrainingStopped if stopped during the
         rollout or the update (the iteration is then dropped and the weights are those from before it)."""
-        self._open_logs()
+        if self._run_log is not None:
+            self._run_log.open(self.config, self.iteration)
         self._apply_task_overrides()
         self.generator.set_state(self._next_generator_state)
         start = time.perf_counter()
@@ -506,7 +389,8 @@ class Trainer:
             self.events.message.emit(
                 f"iteration {self.iteration}: non-finite loss or gradient; update skipped, last good weights kept"
             )
-        self._write_metrics(metrics)
+        if self._run_log is not None:
+            self._run_log.write(metrics)
         if self.run_dir is not None:  # the same decisions on every rank: the metrics and counters are shared
             if metrics["trial_return"] > self.best_return:
                 self.best_return = metrics["trial_return"]
@@ -678,10 +562,6 @@ class Trainer:
         return trainer
 
     def close(self) -> None:
-        if self._csv_file is not None:
-            self._csv_file.close()
-            self._csv_file = None
-        if self._tb is not None:
-            self._tb.close()
-            self._tb = None
+        if self._run_log is not None:
+            self._run_log.close()
         self.trials.close()

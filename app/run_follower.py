@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.checkpoints import CheckpointError, load_checkpoint
-from agents.trainer import metric_values
+from agents.run_log import metric_values
 
 
 class RunFollower:

@@ -21,7 +21,8 @@ from psygnal import evented
 
 from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
 from agents.registry import AGENTS
-from agents.trainer import Trainer, new_run_dir
+from agents.run_log import new_run_dir
+from agents.trainer import Trainer
 from scenes.registry import SCENES
 
 DEFAULT_SCENE = "halfcheetah-vel"

@@ -38,7 +38,8 @@ if not os.environ.get("DISPLAY"):  # under xvfb-run or a desktop: the real X win
 import numpy as np
 
 from agents.config import resolve_config
-from agents.trainer import Trainer, new_run_dir
+from agents.run_log import new_run_dir
+from agents.trainer import Trainer
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.gui import GUI_SWITCH_INTERVAL_S
 

@@ -225,8 +225,7 @@ def run_trials(
     trial, and the mean trial return."""
     import torch
 
-    from agents.statistics import TrialOutcomes, trial_statistics
-    from agents.trainer import episodes_in_trial
+    from agents.statistics import TrialOutcomes, episodes_in_trial, trial_statistics
 
     sampled = policy.sampled if sampled is None else sampled
     rounds = math.ceil(trials / BATCH_ENVS)

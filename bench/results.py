@@ -239,8 +239,8 @@ def finished(experiment: Experiment, directory: Path, steps: int) -> bool:
 
 
 def run_metrics(directory: Path) -> list[dict[str, float]]:
-    """A run's metrics.csv rows (`agents.trainer.read_metrics`); none before its first iteration."""
-    from agents.trainer import read_metrics
+    """A run's metrics.csv rows (`agents.run_log.read_metrics`); none before its first iteration."""
+    from agents.run_log import read_metrics
 
     path = directory / "metrics.csv"
     return read_metrics(path) if path.is_file() else []

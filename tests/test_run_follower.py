@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.config import resolve_config
-from agents.trainer import Trainer, read_metrics
+from agents.run_log import read_metrics
+from agents.trainer import Trainer
 from app.run_follower import RunFollower
 
 BANDIT = {"num_envs": 8, "scene_options": {"variant": "one-good"}, "checkpoint_every": 2}

@@ -19,7 +19,8 @@ from agents.checkpoints import CheckpointError
 from agents.config import config_from_dict, load_config_file, resolve_config
 from agents.ppo import make_optimizer, ppo_update
 from agents.rollout import collect_rollout
-from agents.trainer import Trainer, initial_agent, new_run_dir
+from agents.run_log import new_run_dir
+from agents.trainer import Trainer, initial_agent
 
 
 def tiny_config(**overrides: object):
