@@ -31,7 +31,7 @@ from agents.events import TrainingInfo
 from agents.player import PlayerStep
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
-from agents.trainer import read_metrics
+from agents.run_log import read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
 from app.banner import Banner
