@@ -1,7 +1,8 @@
 """Engram: a desktop playground for transformer meta-RL agents (TrMRL, Memo) — command-line entry point.
 
 `python main.py` opens the GUI; sub-commands do the same work headless. Every bad argument, unknown name or
-malformed input ends with one clear line on stderr and a non-zero exit, never a traceback.
+malformed input (a `UserError`) ends with one clear line on stderr and exit status 2, no traceback (`--debug`
+adds it); any other exception is a bug and prints its traceback.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import math
 import os
 import sys
 import tomllib
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, cast
+
+from scenes.errors import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -45,10 +49,6 @@ Headless work needs no display:
   python main.py record --checkpoint runs/<run> --out demo.mp4 --edit-at 5:target_velocity=2.5"""
 
 
-class CommandError(Exception):
-    """A user-facing error: printed as one line, exit status EXIT_USAGE."""
-
-
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with its errors as one `engram:` line (the flag and the value it refused), like every other
     refusal here, instead of the usage block."""
@@ -64,9 +64,7 @@ def check_range(flag: str, value: float | None, low: float, high: float, *, abov
         return
     if not (math.isfinite(value) and (value > low if above_low else value >= low) and value <= high):
         low_text, high_text = (str(int(b)) if float(b).is_integer() else f"{b:g}" for b in (low, high))
-        raise CommandError(
-            f"{flag} must be in {'(' if above_low else '['}{low_text}, {high_text}], got {value}"
-        )
+        raise UserError(f"{flag} must be in {'(' if above_low else '['}{low_text}, {high_text}], got {value}")
 
 
 MAX_SECONDS = 86_400.0  # a day: --quit-after and --demo-seconds beyond it are typing mistakes
@@ -140,7 +138,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     if not has_display():
         window_only = given_flags(args, "--screenshot", "--quit-after", "--train")
         if window_only:  # a screenshot asked for and silently not taken would look like success
-            raise CommandError(
+            raise UserError(
                 f"no display found: {'/'.join(window_only)} need the window; run "
                 f"`xvfb-run -a python main.py gui ...` (see --help)"
             )
@@ -260,7 +258,7 @@ def use_software_gl_without_display() -> None:
 def parse_assignment(text: str, flag: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
-        raise CommandError(f"{flag} expects NAME=VALUE, got {text!r}")
+        raise UserError(f"{flag} expects NAME=VALUE, got {text!r}")
     return name.strip(), value.strip()
 
 
@@ -358,13 +356,13 @@ def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
             *("--threads", "--seed", "--num-envs", "--env-worker"),
         )
         if ignored:
-            raise CommandError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
+            raise UserError(f"--resume continues a run with its own config; drop {'/'.join(ignored)}")
         run_dir = Path(args.resume)
         payload = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
         for flag, value in (("--scene", args.scene), ("--agent", args.agent)):
             made_for = payload["scene"] if flag == "--scene" else payload["agent"]
             if value and value != made_for:
-                raise CommandError(f"{flag} {value} does not match the run in {args.resume} ({made_for})")
+                raise UserError(f"{flag} {value} does not match the run in {args.resume} ({made_for})")
         return payload["config"], payload, run_dir, False
     file_values = load_config_file(args.config) if args.config else {}
     config = resolve_config(
@@ -373,9 +371,9 @@ def setup_run(args: argparse.Namespace) -> tuple[dict, dict | None, Path, bool]:
     if args.out:
         run_dir = Path(args.out)
         if (run_dir / "checkpoints").exists():
-            raise CommandError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+            raise UserError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
         if run_dir.exists() and any(run_dir.iterdir()):
-            raise CommandError(f"{run_dir} is not empty; a new run needs a new or empty directory")
+            raise UserError(f"{run_dir} is not empty; a new run needs a new or empty directory")
         made = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any work
     else:
@@ -399,7 +397,7 @@ def train_rank(args: argparse.Namespace, device: torch.device, ranks: Ranks) -> 
         try:
             config_data, payload, run_dir, made = setup_run(args)
             setup = (config_data, payload, str(run_dir))
-        except (CommandError, ValueError) as error:
+        except UserError as error:
             setup = str(error)
             distributed.broadcast_object(setup)  # the other ranks exit too, quietly: rank 0 says why
             raise
@@ -504,7 +502,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     agent_options = parse_options(args.agent_option, "--agent-option")
     policy = load_policy(args.checkpoint, scene_options, agent_options, device)
     if args.window_steps is not None and args.window_steps < 1:
-        raise CommandError(f"--window-steps must be at least 1, got {args.window_steps}")
+        raise UserError(f"--window-steps must be at least 1, got {args.window_steps}")
     result = evaluate_policy(
         policy,
         args.split,
@@ -524,7 +522,7 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         size = (0, 0)
     if not sep or min(size) < 16 or max(size) > 4096 or size[0] % 2 or size[1] % 2:
-        raise CommandError(f"--size expects WIDTHxHEIGHT with even sizes in [16, 4096], got {text!r}")
+        raise UserError(f"--size expects WIDTHxHEIGHT with even sizes in [16, 4096], got {text!r}")
     return size
 
 
@@ -559,7 +557,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         except ValueError:
             seconds = -1.0
         if not sep or not 0 <= seconds <= args.seconds:
-            raise CommandError(
+            raise UserError(
                 f"--edit-at expects SECONDS:NAME=VALUE with SECONDS in [0, {args.seconds:g}], got {text!r}"
             )
         name, value = parse_assignment(assignment, "--edit-at")
@@ -584,8 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="print the traceback of every error, the one-line ones too"
+    )
 
-    gui = sub.add_parser("gui", help="the desktop app (the default command)")
+    gui = sub.add_parser("gui", parents=[common], help="the desktop app (the default command)")
     gui.add_argument("--scene", help="scene to open (default: the last one used, else halfcheetah-vel)")
     gui.add_argument("--agent", help="agent to open (default: the last one used, else trmrl)")
     gui.add_argument("--checkpoint", help="a checkpoint file or run directory to watch")
@@ -605,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gui.set_defaults(run=cmd_gui)
 
-    train = sub.add_parser("train", help="train an agent on a scene")
+    train = sub.add_parser("train", parents=[common], help="train an agent on a scene")
     train.add_argument("--scene", help="scene id (see `scenes`); required unless --config or --resume has it")
     train.add_argument(
         "--agent", help="agent name (see `agents`); required unless --config or --resume has it"
@@ -670,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(run=cmd_train)
 
-    evaluate = sub.add_parser("eval", help="evaluate a checkpoint")
+    evaluate = sub.add_parser("eval", parents=[common], help="evaluate a checkpoint")
     evaluate.add_argument("--checkpoint", required=True, help="a checkpoint file or a run directory")
     evaluate.add_argument(
         "--episodes",
@@ -709,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(run=cmd_eval)
 
-    record = sub.add_parser("record", help="record a checkpoint's policy to MP4")
+    record = sub.add_parser("record", parents=[common], help="record a checkpoint's policy to MP4")
     record.add_argument("--checkpoint", required=True, help="a checkpoint file or a run directory")
     record.add_argument("--out", required=True, metavar="FILE.mp4")
     record.add_argument("--seconds", type=float, default=10.0)
@@ -727,11 +729,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.set_defaults(run=cmd_record)
 
-    scenes = sub.add_parser("scenes", help="list scenes and their task-parameter schemas")
+    scenes = sub.add_parser("scenes", parents=[common], help="list scenes and their task-parameter schemas")
     scenes.add_argument("--json", action="store_true")
     scenes.set_defaults(run=cmd_scenes)
 
-    agents = sub.add_parser("agents", help="list agents and their main hyper-parameters")
+    agents = sub.add_parser("agents", parents=[common], help="list agents and their main hyper-parameters")
     agents.add_argument("--json", action="store_true")
     agents.set_defaults(run=cmd_agents)
     return parser
@@ -750,7 +752,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_software_gl_without_display()
     try:
         return args.run(args)
-    except (CommandError, ValueError) as error:
+    except UserError as error:  # what the user can fix; anything else is a bug and keeps its traceback
+        if args.debug:
+            traceback.print_exc()
         print(f"engram: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -760,6 +764,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # a path that cannot be written or read: `--out /etc/hostname/run`
+        if args.debug:
+            traceback.print_exc()
         print(f"engram: {error}", file=sys.stderr)
         return 1
 

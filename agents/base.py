@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution
 
 from agents.encoders import ImageEncoder, ObservationNormalizer
+from scenes.errors import UserError
 
 ActionKind = Literal["discrete", "continuous"]
 ACTION_KINDS: tuple[str, ...] = ("discrete", "continuous")
@@ -65,7 +66,7 @@ def check_type(where: str, default: Any, value: Any) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ValueError(f"{where} expects {type(default).__name__} (default {default!r}), got {value!r}")
+        raise UserError(f"{where} expects {type(default).__name__} (default {default!r}), got {value!r}")
     return value
 
 
@@ -96,15 +97,15 @@ class AgentSpec:
     def validate(self) -> None:
         """Raise ValueError on values no model can be built from; subclasses extend this."""
         if not self.head_hidden or any(h <= 0 for h in self.head_hidden):
-            raise ValueError(f"head_hidden must be non-empty positive sizes, got {self.head_hidden}")
+            raise UserError(f"head_hidden must be non-empty positive sizes, got {self.head_hidden}")
         if self.init_std <= 0:
-            raise ValueError(f"init_std must be > 0, got {self.init_std}")
+            raise UserError(f"init_std must be > 0, got {self.init_std}")
         if self.output_gain <= 0:
-            raise ValueError(f"output_gain must be > 0, got {self.output_gain}")
+            raise UserError(f"output_gain must be > 0, got {self.output_gain}")
         if self.image_features <= 0:
-            raise ValueError(f"image_features must be > 0, got {self.image_features}")
+            raise UserError(f"image_features must be > 0, got {self.image_features}")
         if len(self.cnn_channels) != 3 or any(c <= 0 for c in self.cnn_channels):
-            raise ValueError(f"cnn_channels must be 3 positive sizes, got {self.cnn_channels}")
+            raise UserError(f"cnn_channels must be 3 positive sizes, got {self.cnn_channels}")
 
 
 def spec_fields(spec_cls: type[AgentSpec]) -> list[dataclasses.Field[Any]]:
@@ -256,13 +257,13 @@ class Agent(nn.Module, ABC):
         obs_features = obs_dim
         if spec.normalize_observations:
             if image_shape is not None:
-                raise ValueError("normalize_observations is for vector observations; this scene's are images")
+                raise UserError("normalize_observations is for vector observations; this scene's are images")
             self.obs_normalizer = ObservationNormalizer(obs_dim)  # buffers only: no weights drawn
         if image_shape is not None:
             # Built first, so a vector-only agent draws its initial weights exactly as before.
             self.image_encoder = ImageEncoder(image_shape, spec.image_features, spec.cnn_channels)
             if obs_dim < self.image_encoder.image_size:
-                raise ValueError(
+                raise UserError(
                     f"obs_dim ({obs_dim}) is smaller than the {'x'.join(map(str, image_shape))} image "
                     f"({self.image_encoder.image_size} entries) the observations must begin with"
                 )

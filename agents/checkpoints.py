@@ -17,12 +17,14 @@ from typing import Any, BinaryIO
 
 import torch
 
+from scenes.errors import UserError
+
 FORMAT = "engram-checkpoint-v1"
 # What every use of a checkpoint reads (eval, record, the player, `train --resume`), and its type.
 REQUIRED_KEYS: dict[str, type] = {"scene": str, "agent": str, "config": dict, "model": dict}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint that cannot be used here: missing, truncated, not Engram's, or made for something else."""
 
 

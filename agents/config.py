@@ -21,6 +21,7 @@ from agents.base import check_type
 from agents.checkpoints import write_atomically
 from agents.ppo import PPOConfig
 from agents.registry import AGENTS, make_spec
+from scenes.errors import UserError
 from scenes.registry import SCENES, make_scene
 
 SEED_MAX = 2**32 - 1  # seeds reach NumPy (which refuses negatives) and torch: one range for every command
@@ -61,9 +62,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.scene not in _scene_ids():
-            raise ValueError(f"unknown scene {self.scene!r}; valid scenes: {', '.join(_scene_ids())}")
+            raise UserError(f"unknown scene {self.scene!r}; valid scenes: {', '.join(_scene_ids())}")
         if self.agent not in AGENTS:
-            raise ValueError(f"unknown agent {self.agent!r}; valid agents: {', '.join(AGENTS)}")
+            raise UserError(f"unknown agent {self.agent!r}; valid agents: {', '.join(AGENTS)}")
         for name in (
             "total_steps",
             "num_envs",
@@ -73,21 +74,21 @@ class TrainConfig:
             "world_size",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.seed <= SEED_MAX:
-            raise ValueError(f"seed must be in [0, {SEED_MAX}], got {self.seed}")
+            raise UserError(f"seed must be in [0, {SEED_MAX}], got {self.seed}")
         # Options arrive as text from the command line: keep them as the scene's validated values.
         self.scene_options = make_scene(self.scene, **self.scene_options).options
         make_spec(self.agent, self.agent_preset or None, **self.agent_config)
         self.ppo.validate()
         if self.ppo.sync_fraction < 1 and (self.trials_per_iteration != 1 or self.env_worker):
-            raise ValueError(
+            raise UserError(
                 "ppo.sync_fraction < 1 cuts rollouts of one trial per env stepped in this process: it needs "
                 f"trials_per_iteration = 1 (got {self.trials_per_iteration}) and env_worker off"
             )
         if self.ppo.minibatch_unit == "step" and not AGENTS[self.agent].agent_cls.evaluates_single_steps:
             single = [name for name, entry in AGENTS.items() if entry.agent_cls.evaluates_single_steps]
-            raise ValueError(
+            raise UserError(
                 f"ppo.minibatch_unit = 'step' needs an agent whose step reads a bounded window "
                 f"({', '.join(single)}); {self.agent}'s memory spans the trial: use 'trial'"
             )
@@ -167,11 +168,11 @@ def preset_values(preset: str, scene: str, agent: str) -> list[tuple[str, dict[s
     """The rows of the preset table that `preset` applies to (agent, scene), as (label, TrainConfig values);
     ValueError if the preset is unknown or refuses them (its `defined_for`)."""
     if not isinstance(preset, str) or preset not in PRESETS_TABLE.presets:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+        raise UserError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     if not PRESETS_TABLE.defined(preset, scene, agent):
         scope = PRESETS_TABLE.presets[preset]["defined_for"]
         where = "; ".join(f"{name} on {', '.join(families)}" for name, families in scope.items())
-        raise ValueError(
+        raise UserError(
             f"preset {preset!r} is not defined for agent {agent!r} on scene {scene!r} (it is for: {where}; "
             f"agents/presets.toml); use one of: {', '.join(p for p in PRESETS if p != preset)}"
         )
@@ -197,14 +198,14 @@ def _apply(
             )
     for key, value in values.items():
         if key not in top:
-            raise ValueError(f"unknown key {key!r} in {source}; valid keys: {', '.join(top)}")
+            raise UserError(f"unknown key {key!r} in {source}; valid keys: {', '.join(top)}")
         if key == "ppo":
             if not isinstance(value, dict):
-                raise ValueError(f"ppo in {source} must be a table, got {value!r}")
+                raise UserError(f"ppo in {source} must be a table, got {value!r}")
             known = {f.name for f in dataclasses.fields(PPOConfig)}
             for name, item in value.items():
                 if name not in known:
-                    raise ValueError(f"unknown key ppo.{name} in {source}; valid: {', '.join(sorted(known))}")
+                    raise UserError(f"unknown key ppo.{name} in {source}; valid: {', '.join(sorted(known))}")
                 setattr(
                     config.ppo, name, check_type(f"ppo.{name} in {source}", getattr(config.ppo, name), item)
                 )
@@ -235,7 +236,7 @@ def resolve_config(
     scene = scene or file_values.get("scene")
     agent = agent or file_values.get("agent")
     if not scene or not agent:
-        raise ValueError("a training run needs a scene and an agent (--scene S --agent A, or in --config)")
+        raise UserError("a training run needs a scene and an agent (--scene S --agent A, or in --config)")
     preset = preset or file_values.get("preset") or "fast"
     config = TrainConfig(scene=scene, agent=agent, preset=preset)
     if scene not in _scene_ids() or agent not in AGENTS:
@@ -283,15 +284,15 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a TOML config; a missing or malformed file is a one-line ValueError naming the problem."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(
+        raise UserError(
             f"config file {path} is a directory; --config expects a TOML file (a run's config.toml)"
         )
     if not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
+        raise UserError(f"config file {path} does not exist")
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
+        raise UserError(f"config file {path} is not valid TOML: {error}") from None
 
 
 def config_from_dict(data: dict[str, Any], source: str) -> TrainConfig:
@@ -300,7 +301,7 @@ def config_from_dict(data: dict[str, Any], source: str) -> TrainConfig:
     try:
         config = TrainConfig(scene=data.pop("scene"), agent=data.pop("agent"))
     except KeyError as missing:
-        raise ValueError(f"{source} has no {missing.args[0]!r}") from None
+        raise UserError(f"{source} has no {missing.args[0]!r}") from None
     _apply(config, data, source)
     config.validate()
     return config

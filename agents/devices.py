@@ -11,6 +11,8 @@ import os
 
 import torch
 
+from scenes.errors import UserError
+
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
 
 
@@ -22,10 +24,10 @@ def resolve_device(text: str, flag: str = "--device") -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError):
-        raise ValueError(f"{flag} {text!r} is not a device; use {DEVICE_CHOICES}") from None
+        raise UserError(f"{flag} {text!r} is not a device; use {DEVICE_CHOICES}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise UserError(
                 f"{flag} {text}: this machine has no CUDA device torch can use "
                 f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); use --device cpu"
             )
@@ -33,12 +35,12 @@ def resolve_device(text: str, flag: str = "--device") -> torch.device:
         if device.index is None:  # one GPU per rank under torchrun
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % count)
         elif device.index >= count:
-            raise ValueError(
+            raise UserError(
                 f"{flag} {text}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
             )
     elif device.type == "mps":
         if not torch.backends.mps.is_available():
-            raise ValueError(f"{flag} {text}: Apple's MPS backend is not available here; use --device cpu")
+            raise UserError(f"{flag} {text}: Apple's MPS backend is not available here; use --device cpu")
     elif device.type != "cpu":
-        raise ValueError(f"{flag} {text!r} is not supported; use {DEVICE_CHOICES}")
+        raise UserError(f"{flag} {text!r} is not supported; use {DEVICE_CHOICES}")
     return device

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from agents.distributed import sum_across_ranks, world_size
+from scenes.errors import UserError
 
 # (kernel, stride) of the three convolutions: the Nature DQN / habitat SimpleCNN schedule.
 CONV_LAYOUT: tuple[tuple[int, int], ...] = ((8, 4), (4, 2), (3, 1))
@@ -89,9 +90,9 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.image_shape = check_image_shape(image_shape)
         if len(channels) != len(CONV_LAYOUT) or any(ch <= 0 for ch in channels):
-            raise ValueError(f"cnn_channels must be {len(CONV_LAYOUT)} positive sizes, got {channels}")
+            raise UserError(f"cnn_channels must be {len(CONV_LAYOUT)} positive sizes, got {channels}")
         if features <= 0:
-            raise ValueError(f"image_features must be > 0, got {features}")
+            raise UserError(f"image_features must be > 0, got {features}")
         h, w, c = self.image_shape
         self.features = features
         layers: list[nn.Module] = []

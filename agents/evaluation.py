@@ -20,6 +20,7 @@ from agents.rollout import collect_rollout, concat_rollouts
 from agents.statistics import adaptation_curve, episodes_in_trial, trial_statistics
 from agents.trainer import build_agent, load_weights
 from scenes.base import Scene
+from scenes.errors import UserError
 from scenes.registry import make_scene
 from scenes.trials import Trials
 
@@ -79,7 +80,7 @@ def evaluate_policy(
     scene = policy.scene
     scene.check_split(split)
     if trials < 1:
-        raise ValueError(f"--episodes must be at least 1, got {trials}")
+        raise UserError(f"--episodes must be at least 1, got {trials}")
     generator = torch.Generator().manual_seed(seed)
     rollouts = []
     remaining = trials

@@ -71,6 +71,7 @@ from agents.base import (
 )
 from agents.layers import CacheView, KVCache, KVPrefix
 from agents.prenorm import SIZE_PRESETS, PreNormAgent, PreNormSpec
+from scenes.errors import UserError
 
 # The AMAGO fork's shortest training segment per summary token (`min_val = self.summary_length*80`).
 AMAGO_FLOOR_PER_SUMMARY = 80
@@ -115,23 +116,23 @@ class MemoSpec(PreNormSpec):
     def validate(self) -> None:
         super().validate()
         if not 0 < self.summary_length < self.segment_length:
-            raise ValueError(
+            raise UserError(
                 f"need 0 < summary_length < segment_length (official assertion), got "
                 f"{self.summary_length} and {self.segment_length}"
             )
         if self.min_segment_length <= self.summary_length:
-            raise ValueError(
+            raise UserError(
                 f"the shortest jittered segment ({self.min_segment_length} tokens) must be longer "
                 f"than summary_length ({self.summary_length})"
             )
         if not 0 <= self.segment_jitter < 1:
-            raise ValueError(f"segment_jitter must be in [0, 1), got {self.segment_jitter}")
+            raise UserError(f"segment_jitter must be in [0, 1), got {self.segment_jitter}")
         if self.segment_draw not in ("uniform", "amago"):
-            raise ValueError(f"segment_draw must be 'uniform' or 'amago', got {self.segment_draw!r}")
+            raise UserError(f"segment_draw must be 'uniform' or 'amago', got {self.segment_draw!r}")
         if not 0 <= self.summary_detach_prob <= 1:
-            raise ValueError(f"summary_detach_prob must be in [0, 1], got {self.summary_detach_prob}")
+            raise UserError(f"summary_detach_prob must be in [0, 1], got {self.summary_detach_prob}")
         if self.stream_window and self.stream_window < self.max_segment_length + self.summary_length:
-            raise ValueError(
+            raise UserError(
                 f"stream_window must be 0 or hold a whole segment and its queries "
                 f"(>= {self.max_segment_length + self.summary_length}), got {self.stream_window}"
             )
@@ -195,7 +196,7 @@ class Memo(PreNormAgent):
         if segment_length is None:
             return self.spec.segment_length
         if not self.spec.summary_length < segment_length <= self.spec.max_segment_length:
-            raise ValueError(
+            raise UserError(
                 f"segment_length must be in ({self.spec.summary_length}, "
                 f"{self.spec.max_segment_length}], got {segment_length}"
             )

@@ -26,6 +26,7 @@ from agents.base import (
     hp,
 )
 from agents.heads import PolicyHead, ValueHead
+from scenes.errors import UserError
 
 
 @dataclass
@@ -37,7 +38,7 @@ class MLPSpec(AgentSpec):
     def validate(self) -> None:
         super().validate()
         if self.oracle_task_dim < 0:
-            raise ValueError(f"oracle_task_dim must be >= 0, got {self.oracle_task_dim}")
+            raise UserError(f"oracle_task_dim must be >= 0, got {self.oracle_task_dim}")
 
 
 class MLPAgent(Agent):

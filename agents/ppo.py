@@ -41,6 +41,7 @@ from agents.advantages import trial_gae
 from agents.base import Agent, EvalOutput
 from agents.distributed import average_gradients, mean_across_ranks, sum_across_ranks, world_size
 from agents.rollout import Rollout
+from scenes.errors import UserError
 
 MINIBATCH_UNITS: tuple[str, ...] = ("trial", "step")
 AMP_MODES: tuple[str, ...] = ("off", "bf16")
@@ -117,11 +118,11 @@ class PPOConfig:
         for setting in fields(self):  # the range checks below would let an infinity through (inf > 0)
             value = getattr(self, setting.name)
             if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"ppo.{setting.name} = {value!r} is out of range")
+                raise UserError(f"ppo.{setting.name} = {value!r} is out of range")
         if self.amp not in AMP_MODES:
-            raise ValueError(f"ppo.amp must be one of {AMP_MODES}, got {self.amp!r}")
+            raise UserError(f"ppo.amp must be one of {AMP_MODES}, got {self.amp!r}")
         if self.minibatch_unit not in MINIBATCH_UNITS:
-            raise ValueError(
+            raise UserError(
                 f"ppo.minibatch_unit must be one of {MINIBATCH_UNITS}, got {self.minibatch_unit!r}"
             )
         checks = {
@@ -143,7 +144,7 @@ class PPOConfig:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ValueError(f"ppo.{name} = {getattr(self, name)!r} is out of range")
+                raise UserError(f"ppo.{name} = {getattr(self, name)!r} is out of range")
 
 
 def make_optimizer(agent: Agent, config: PPOConfig) -> torch.optim.AdamW:

@@ -22,6 +22,7 @@ from torch.distributions import Distribution
 from agents.base import ActionKind, Agent, AgentSpec, AttentionTrace, hp
 from agents.heads import PolicyHead, ValueHead
 from agents.layers import ACTIVATIONS, NORMS, KVCache, TransformerStack
+from scenes.errors import UserError
 
 
 @dataclass
@@ -40,17 +41,17 @@ class PreNormSpec(AgentSpec):
         super().validate()
         for name in ("d_model", "n_layers", "n_heads", "d_ff"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise UserError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
-            raise ValueError(
+            raise UserError(
                 f"d_model / n_heads must be an even integer (RoPE), got {self.d_model} / {self.n_heads}"
             )
         if self.norm not in NORMS[1:]:
-            raise ValueError(f"norm must be one of {NORMS[1:]}, got {self.norm!r}")
+            raise UserError(f"norm must be one of {NORMS[1:]}, got {self.norm!r}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+            raise UserError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.stream_window < 0:
-            raise ValueError(f"stream_window must be >= 0, got {self.stream_window}")
+            raise UserError(f"stream_window must be >= 0, got {self.stream_window}")
 
 
 class PreNormAgent(Agent):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scenes.errors import UserError
+
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
 MANIFEST = "manifest.toml"
 
@@ -63,7 +65,7 @@ def pretrained_agents(directory: Path = PRETRAINED_DIR) -> list[PretrainedAgent]
             for entry in entries
         ]
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{manifest} is malformed ({type(error).__name__}: {error})") from None
+        raise UserError(f"{manifest} is malformed ({type(error).__name__}: {error})") from None
 
 
 def find_pretrained(

@@ -9,6 +9,7 @@ from typing import Any
 
 from agents import fct, memo, mlp, rl2, trmrl
 from agents.base import ActionKind, Agent, AgentEntry, AgentSpec, check_type, spec_fields
+from scenes.errors import UserError
 
 AGENTS: dict[str, AgentEntry] = {
     "trmrl": trmrl.ENTRY,
@@ -22,7 +23,7 @@ AGENTS: dict[str, AgentEntry] = {
 
 def _entry(name: str) -> AgentEntry:
     if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; valid agents: {', '.join(AGENTS)}")
+        raise UserError(f"unknown agent {name!r}; valid agents: {', '.join(AGENTS)}")
     return AGENTS[name]
 
 
@@ -32,12 +33,12 @@ def make_spec(name: str, preset: str | None = None, **overrides: Any) -> AgentSp
     fields = {f.name: f for f in spec_fields(entry.spec_cls)}
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown hyper-parameter(s) {', '.join(unknown)} for agent {name!r}; valid: {', '.join(fields)}"
         )
     if preset is not None and preset not in entry.presets:
         valid = ", ".join(entry.presets) or "none"
-        raise ValueError(f"unknown preset {preset!r} for agent {name!r}; valid presets: {valid}")
+        raise UserError(f"unknown preset {preset!r} for agent {name!r}; valid presets: {valid}")
     values = {**entry.defaults, **(entry.presets[preset] if preset is not None else {})}
     values |= {
         key: check_type(f"hyper-parameter {key!r} of agent {name!r}", fields[key].default, value)

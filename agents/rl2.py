@@ -24,6 +24,7 @@ from agents.base import (
     synchronized_trials,
 )
 from agents.heads import PolicyHead, ValueHead
+from scenes.errors import UserError
 
 
 @dataclass
@@ -33,7 +34,7 @@ class RL2Spec(AgentSpec):
     def validate(self) -> None:
         super().validate()
         if self.hidden_size <= 0:
-            raise ValueError(f"hidden_size must be > 0, got {self.hidden_size}")
+            raise UserError(f"hidden_size must be > 0, got {self.hidden_size}")
 
 
 @dataclass

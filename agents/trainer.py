@@ -65,6 +65,7 @@ from agents.rollout import (
 from agents.run_log import RunLog, metric_columns
 from agents.statistics import TrialOutcomes, episodes_in_trial, trial_statistics
 from scenes.base import Scene, Task, validate_task
+from scenes.errors import UserError
 from scenes.registry import make_scene
 from scenes.trials import Trials
 from scenes.trials_process import TrialsProcess
@@ -112,7 +113,7 @@ def build_agent(config: TrainConfig, scene: Scene, trials: Trials | None = None)
         **config.agent_config,
     )
     if agent.task_dim not in (0, trials.task_dim):
-        raise ValueError(
+        raise UserError(
             f"oracle_task_dim must be 0 or this scene's task size ({trials.task_dim}), got {agent.task_dim}"
         )
     agent.eval()
@@ -156,7 +157,7 @@ class Trainer:
         config.device = str(self.device)
         config.validate()
         if config.ppo.amp != "off" and self.device.type != "cuda":
-            raise ValueError(
+            raise UserError(
                 f"ppo.amp = {config.ppo.amp!r} is for CUDA devices; this run's device is {self.device} "
                 "(use --device cuda, or drop --ppo-option amp)"
             )

@@ -66,6 +66,7 @@ from agents.base import (
 )
 from agents.heads import PolicyHead, ValueHead
 from agents.layers import TransformerStack, sinusoidal_table
+from scenes.errors import UserError
 
 VALUE_INPUTS: tuple[str, ...] = ("shared", "separate")
 # (window, head) pairs from which `window_attention` beats SDPA on CPU (measured crossover, 2 threads:
@@ -94,11 +95,11 @@ class TrMRLSpec(AgentSpec):
         super().validate()
         for name in ("d_model", "n_layers", "n_heads", "d_ff", "wm_size"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise UserError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+            raise UserError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
         if self.value_input not in VALUE_INPUTS:
-            raise ValueError(f"value_input must be one of {VALUE_INPUTS}, got {self.value_input!r}")
+            raise UserError(f"value_input must be one of {VALUE_INPUTS}, got {self.value_input!r}")
 
 
 def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: Tensor) -> tuple[Tensor, Tensor]:

@@ -42,6 +42,7 @@ from scenes.base import (
     check_not_ended,
     validate_task,
 )
+from scenes.errors import UserError
 
 NUM_ARMS = 2
 DEFAULT_PULLS = 10  # RL²'s smallest horizon, n = 10 (it also runs n = 100 and 500)
@@ -94,7 +95,7 @@ _LAMP_UNPAID = np.array([128, 132, 144], dtype=np.uint8)
 def _check_size(width: int, height: int) -> tuple[int, int]:
     for name, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"render {name} must be a positive integer, got {value!r}")
+            raise UserError(f"render {name} must be a positive integer, got {value!r}")
     return int(width), int(height)
 
 

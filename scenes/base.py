@@ -25,6 +25,8 @@ from typing import Any, ClassVar, Literal, Protocol, cast
 import gymnasium as gym
 import numpy as np
 
+from scenes.errors import UserError
+
 ParamKind = Literal["float", "int", "choice"]
 Split = Literal["train", "test", "ood"]
 Task = dict[str, Any]
@@ -62,7 +64,7 @@ class TaskParam:
         fuzzers: anything but one number, bool or string (None, a list, an array) is refused, and so is a
         bool where a number is meant (True is not a velocity)."""
         where = f"{what} {self.name!r} must be {self.describe_range()}"
-        refused = ValueError(f"{where}, got {_shown(value)}")
+        refused = UserError(f"{where}, got {_shown(value)}")
         if not isinstance(value, str | bool | int | float | np.bool_ | np.integer | np.floating):
             raise refused
         is_bool = isinstance(value, bool | np.bool_)
@@ -87,7 +89,7 @@ class TaskParam:
             raise refused
         if self.kind == "int":
             if number != int(number):
-                raise ValueError(f"{where} and an integer, got {_shown(value)}")
+                raise UserError(f"{where} and an integer, got {_shown(value)}")
             return int(number)
         return number + 0.0  # -0.0 becomes 0.0
 
@@ -128,7 +130,7 @@ def validate_task(
     unknown = [name for name in edits if name not in by_name]
     if unknown:
         valid = ", ".join(by_name) or "(none)"
-        raise ValueError(f"unknown {what}(s) {', '.join(map(repr, unknown))}; valid: {valid}")
+        raise UserError(f"unknown {what}(s) {', '.join(map(repr, unknown))}; valid: {valid}")
     task = dict(current)
     for name, value in edits.items():
         task[name] = by_name[name].validate(value, what)
@@ -164,7 +166,7 @@ class TaskEnv(gym.Env):
         self._task: Task = validate_task(self.task_params, {}, task)
         missing = [p.name for p in self.task_params if p.name not in self._task]
         if missing:
-            raise ValueError(f"task is missing parameter(s): {', '.join(missing)}")
+            raise UserError(f"task is missing parameter(s): {', '.join(missing)}")
         self.render_mode = render_mode
         self.render_size = render_size
 
@@ -466,7 +468,7 @@ class Scene(ABC):
 
     def check_split(self, split: str) -> Split:
         if split not in self.splits:
-            raise ValueError(f"scene {self.id!r} has splits {', '.join(self.splits)}; got {split!r}")
+            raise UserError(f"scene {self.id!r} has splits {', '.join(self.splits)}; got {split!r}")
         return split  # type: ignore[return-value]
 
     def default_task(self) -> Task:

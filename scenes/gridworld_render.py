@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scenes.errors import UserError
 from scenes.gridworld_room import CELL_X, CELL_Y, GRID
 
 _LETTERBOX = np.array([16, 17, 22], dtype=np.uint8)
@@ -38,7 +39,7 @@ class _Canvas:
     def __init__(self, width: int, height: int) -> None:
         for name, value in (("width", width), ("height", height)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"render {name} must be a positive integer, got {value!r}")
+                raise UserError(f"render {name} must be a positive integer, got {value!r}")
         self.width, self.height = int(width), int(height)
         span = GRID + 2 * _WALL_CELLS
         self.scale = min(self.width, self.height) / span  # pixels per cell

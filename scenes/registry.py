@@ -13,6 +13,7 @@ import gymnasium as gym
 from gymnasium.envs.registration import EnvCreator
 
 from scenes.base import Scene, TaskEnv, gym_id
+from scenes.errors import UserError
 
 SCENES: dict[str, str] = {
     "halfcheetah-vel": "scenes.locomotion:HalfCheetahVel",
@@ -36,7 +37,7 @@ def scene_ids() -> list[str]:
 
 def scene_class(scene_id: str) -> type[Scene]:
     if scene_id not in SCENES:
-        raise ValueError(f"unknown scene {scene_id!r}; valid: {', '.join(SCENES)}")
+        raise UserError(f"unknown scene {scene_id!r}; valid: {', '.join(SCENES)}")
     module_name, class_name = SCENES[scene_id].split(":")
     return getattr(importlib.import_module(module_name), class_name)
 

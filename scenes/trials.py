@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 
 from scenes.base import BatchEnv, Scene, Split, Task
+from scenes.errors import UserError
 
 TaskSampler = Callable[[np.random.Generator], Task]
 
@@ -85,13 +86,13 @@ class Trials:
         batch: BatchEnv | None = None,
     ) -> None:
         if num_envs < 1:
-            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+            raise UserError(f"num_envs must be at least 1, got {num_envs}")
         self.scene = scene
         self.num_envs = num_envs
         self.split = scene.check_split(split)
         self.steps_per_trial = steps_per_trial or scene.steps_per_trial
         if self.steps_per_trial < 1:
-            raise ValueError(f"steps_per_trial must be at least 1, got {self.steps_per_trial}")
+            raise UserError(f"steps_per_trial must be at least 1, got {self.steps_per_trial}")
         self.rng = np.random.default_rng(seed)
         options = scene.options
         self.trial_steps_range: tuple[int, int] | None = None
@@ -130,7 +131,7 @@ class Trials:
     def set_task(self, env_id: int, **params: Any) -> None:
         """Edit env `env_id`'s task; validated first, it applies from the next step on (also mid-episode)."""
         if not 0 <= env_id < self.num_envs:
-            raise ValueError(f"env_id must be in [0, {self.num_envs - 1}], got {env_id}")
+            raise UserError(f"env_id must be in [0, {self.num_envs - 1}], got {env_id}")
         self.batch.set_task(env_id, **params)
         if self._tokens is not None:
             # A new array for the pending tokens: earlier steps' tokens share the old one and keep their task.

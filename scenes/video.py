@@ -19,6 +19,8 @@ from typing import Any
 import imageio_ffmpeg
 import numpy as np
 
+from scenes.errors import UserError
+
 try:  # POSIX advisory locks; elsewhere only a recording's own earlier partial file is recovered
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -31,9 +33,9 @@ def check_video_path(path: str | Path) -> Path:
     """`path` as a Path if a video can be written there: a file name ending in .mp4; ValueError otherwise."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{path} is a directory; name the .mp4 file to write in it")
+        raise UserError(f"{path} is a directory; name the .mp4 file to write in it")
     if path.suffix.lower() != ".mp4":
-        raise ValueError(f"videos are written as MP4: {path} must end in .mp4")
+        raise UserError(f"videos are written as MP4: {path} must end in .mp4")
     return path
 
 
@@ -43,7 +45,7 @@ class VideoWriter:
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
         width, height = size
         if width % 2 or height % 2:
-            raise ValueError(f"video size must be even for yuv420p, got {width}x{height}")
+            raise UserError(f"video size must be even for yuv420p, got {width}x{height}")
         self.path = check_video_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = size

@@ -115,6 +115,29 @@ def test_commands_fail_with_one_line_not_a_traceback(args: tuple[str, ...]) -> N
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_debug_adds_the_traceback_to_a_user_error() -> None:
+    result = run("train", "--scene", "nope", "--agent", "trmrl", "--debug")
+    assert result.returncode == 2 and "Traceback" in result.stderr and "UserError" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("engram: unknown scene 'nope'")
+
+
+def test_a_bug_is_a_traceback_not_a_user_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An internal ValueError (here: one raised inside `scenes`) is not bad input: it keeps its traceback,
+    where before every ValueError became one `engram:` line that looked like the user's mistake."""
+    import main
+    import scenes
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("an internal invariant broke")
+
+    monkeypatch.setattr(scenes, "scene_ids", broken)
+    with pytest.raises(ValueError, match="internal invariant"):
+        main.main(["scenes"])
+    assert "engram:" not in capsys.readouterr().err
+
+
 def test_agents_json_lists_every_agent_with_documented_hyperparameters() -> None:
     result = run("agents", "--json")
     assert result.returncode == 0, result.stderr

@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 from scenes.base import Task, TaskParam, check_discrete_actions, check_not_ended, validate_task
+from scenes.errors import UserError
 from scenes.objnav.layout import Apartment
 from scenes.objnav.raster import _resample, draw_top_down_map
 from scenes.objnav.spec import (
@@ -149,12 +150,12 @@ class ObjNavBatch:
         present = env.apartment.categories_present()
         if goal != ANY_GOAL and CATEGORY_NAMES.index(goal) not in present:
             names = ", ".join(CATEGORY_NAMES[c] for c in present)
-            raise ValueError(
+            raise UserError(
                 f"goal_category {goal!r} is not in the apartment of layout_seed {task['layout_seed']} "
                 f"(present: {names})"
             )
         if task["moved_object"] >= len(env.apartment.objects):
-            raise ValueError(
+            raise UserError(
                 f"moved_object must be -1 or in [0, {len(env.apartment.objects) - 1}] in the apartment of "
                 f"layout_seed {task['layout_seed']}, "
                 f"got {task['moved_object']}"
@@ -339,7 +340,7 @@ class ObjNavBatch:
         cell = (int(x // CELL), int(y // CELL))
         apt = env.apartment
         if not (0 <= cell[0] < apt.nx and 0 <= cell[1] < apt.ny) or not apt.passable[cell[1], cell[0]]:
-            raise ValueError(f"({x:.2f}, {y:.2f}) m is not a free cell of this apartment")
+            raise UserError(f"({x:.2f}, {y:.2f}) m is not a free cell of this apartment")
         env.position, env.heading = np.array([x, y], dtype=np.float64), int(heading) % HEADINGS
         env.distance = self._goal_distance(env)
         env.path = [(float(x), float(y))]

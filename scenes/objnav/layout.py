@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenes.errors import UserError
 from scenes.objnav.mjcf import apartment_mjcf
 from scenes.objnav.spec import _FURNITURE_TINTS, CATEGORIES, CELL, FREE, FURNITURE, OBJECT, WALL
 
@@ -219,11 +220,11 @@ class Apartment:
 
     def move_object(self, index: int, cell: tuple[int, int], agent: tuple[int, int] | None = None) -> None:
         if not 0 <= index < len(self.objects):
-            raise ValueError(f"moved_object must be -1 or in [0, {len(self.objects) - 1}], got {index}")
+            raise UserError(f"moved_object must be -1 or in [0, {len(self.objects) - 1}], got {index}")
         if self.objects[index].cell == cell:
             return
         if not self.can_stand(cell, skip=index, agent=agent):
-            raise ValueError(
+            raise UserError(
                 f"moved_object {index} cannot stand at moved_x, moved_y = ({(cell[0] + 0.5) * CELL:.2f}, "
                 f"{(cell[1] + 0.5) * CELL:.2f}) m: "
                 "that spot is outside the rooms, occupied, under the agent, or would cut off part of the apartment"
