@@ -7,9 +7,9 @@ trainer). Their messages stay in their own modules; this module holds what they 
 * `SPAWN` and `start`: the start method, and handing the child its pipe ends so that its death is EOF here.
 * `serve` (child side) and `WorkerPipe` (parent side) of a request/reply worker. `serve` builds an object and
   answers commands by calling its methods; `WorkerPipe.call(command, *args)` returns what the method returned.
-  A ValueError raised in the worker comes back as a ValueError with its message (an edit the worker refused:
-  the caller's to handle, as in one process); any other exception as one RuntimeError naming the worker; a
-  pipe that closes or breaks as `WorkerExited` with the worker's exit code.
+  A ValueError raised in the worker comes back as itself, class and message (an edit the worker refused, a
+  `UserError`: the caller's to handle, as in one process); any other exception as one RuntimeError naming the
+  worker; a pipe that closes or breaks as `WorkerExited` with the worker's exit code.
 * `ignore_interrupts` and `error_text`, for a child with a loop of its own (the trainer's).
 
 Messages are bytes whose first byte says what follows: CALL and ERROR here; a protocol may add its own (the
@@ -35,7 +35,7 @@ from typing import Any
 SPAWN = multiprocessing.get_context("spawn")
 
 CALL = b"C"  # to the worker: a pickled (command, args); back: the pickled return value
-ERROR = b"E"  # back: what the command raised, a pickled (it was a ValueError, its text)
+ERROR = b"E"  # back: what the command raised: a pickled ValueError, or the pickled text of anything else
 CLOSE = "close"  # the command that ends the worker's loop
 CLOSE_TIMEOUT_S = 5.0  # how long `WorkerPipe.close` waits for the worker to end before killing it
 
@@ -109,10 +109,16 @@ def serve(conn: Connection, make: Callable[[], Any], poll_s: float = 0.0) -> Non
 
 
 def _error_message(error: Exception) -> bytes:
-    # A ValueError keeps its own words (the caller shows them as they are); anything else says what it was.
+    # A ValueError crosses as itself, so a UserError is still one (main.py prints those as one line); anything
+    # else is the worker's failure and crosses as its text.
     if isinstance(error, ValueError):
-        return ERROR + pickle.dumps((True, str(error)))
-    return ERROR + pickle.dumps((False, error_text(error)))
+        try:
+            message = pickle.dumps(error)
+            pickle.loads(message)  # an exception whose class cannot be rebuilt from its args: its words only
+        except Exception:
+            message = pickle.dumps(ValueError(str(error)))
+        return ERROR + message
+    return ERROR + pickle.dumps(error_text(error))
 
 
 class WorkerPipe:
@@ -157,10 +163,10 @@ class WorkerPipe:
         """`message`, unless it is the worker's ERROR: then raise it (see the module docstring)."""
         if message[:1] != ERROR:
             return message
-        value_error, text = pickle.loads(message[1:])
-        if value_error:
-            raise ValueError(text)
-        raise RuntimeError(f"{self.label} failed: {text}")
+        error = pickle.loads(message[1:])
+        if isinstance(error, ValueError):
+            raise error
+        raise RuntimeError(f"{self.label} failed: {error}")
 
     def request(self, command: str, *args: Any) -> None:
         """Send a command without waiting (`reply` reads its answer): several workers can then work at once."""

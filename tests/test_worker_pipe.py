@@ -1,5 +1,5 @@
 """scenes.worker_pipe, the request/reply worker the trials worker and the habitat-sim workers share: commands
-call the served object's methods, a refused command is a ValueError in its own words, a failure names the
+call the served object's methods, a refused command is its ValueError (a UserError stays one), a failure names the
 worker, a dead worker is `WorkerExited` with its exit code, and close ends (or kills) the worker."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scenes import worker_pipe
+from scenes.errors import UserError
 from scenes.worker_pipe import WorkerExited, WorkerPipe
 
 
@@ -29,8 +30,8 @@ class Counter:
         self.count += amount
         return self.count
 
-    def refuse(self) -> None:
-        raise ValueError("goal_x must be in [0, 8]")
+    def refuse(self, error: type[ValueError]) -> None:
+        raise error("goal_x must be in [0, 8]")
 
     def crash(self) -> None:
         raise ZeroDivisionError("division by zero")
@@ -56,8 +57,13 @@ def test_commands_errors_a_protocols_own_messages_and_close(tmp_path: Path) -> N
     try:
         assert pipe.reply() is None  # built
         assert pipe.call("add", 2) == 2 and pipe.call("add", 3) == 5
-        with pytest.raises(ValueError, match=r"^goal_x must be in \[0, 8\]$"):
-            pipe.call("refuse")
+        for kind in (
+            ValueError,
+            UserError,
+        ):  # a refusal keeps its class: main.py prints a UserError as one line
+            with pytest.raises(kind, match=r"^goal_x must be in \[0, 8\]$") as refused:
+                pipe.call("refuse", kind)
+            assert type(refused.value) is kind
         with pytest.raises(
             RuntimeError, match=r"^the test worker failed: ZeroDivisionError: division by zero$"
         ):
