@@ -64,15 +64,15 @@ a 256² head camera, scaled). Episodes last at most `episode_length` (500) steps
 `scene_index` (which of the listed scenes; an edit loads the new scene, places the agent at a random navigable
 point and keeps the episode going) and `goal_category` ("any" or a category of the chosen set that the scene
 has; an edit applies at once and re-bases d_prev, so the edit pays no reward). Edits that cannot apply raise
-`ValueError` and change nothing (a scene that lacks the goal category is unloaded again). The apartment's
+`UserError` (a ValueError) and change nothing (a scene that lacks the goal category is unloaded again). The apartment's
 `camera_resolution` and object moves have no counterpart: habitat-sim's sensors are fixed when the simulator is
 configured and a scanned scene's objects are part of its mesh.
 
 ## Processes
 habitat-sim supports one `Simulator` per process (habitat-sim issues #1292, #1741), so every environment, even a
 single one, runs its simulator in its own spawned worker process; the batch steps them in parallel over pipes
-(`scenes.worker_pipe`: a simulator's method is a command, a refused edit comes back as ValueError, a crashed
-simulator as an error naming its env).
+(`scenes.worker_pipe`: a simulator's method is a command, a refused edit comes back as its UserError, a
+crashed simulator as an error naming its env).
 
 ## Deviations from ExtObjNav (ReLIC / Memo)
 ReLIC's episodes place YCB objects (20 categories) on HSSD receptacles for a Fetch robot, with success within

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from scenes.base import Task, TaskParam, check_discrete_actions, check_not_ended, validate_task
+from scenes.errors import UserError
 from scenes.objnav import ACTIONS, camera_image_shape, observation_size
 from scenes.objnav_habitat.simulator import HabitatEpisodes
 from scenes.objnav_habitat.spec import (
@@ -28,7 +29,7 @@ def _start_worker(
     env_id: int, scenes: tuple[str, ...], dataset: str, options: dict, task: Task, seed: int
 ) -> WorkerPipe:
     """Env `env_id`'s simulator in a worker process of its own; the pipe's first reply says it is loaded (or why
-    not: a scene that cannot serve comes back as ValueError, anything else as a RuntimeError naming the env)."""
+    not: a scene that cannot serve comes back as its UserError, anything else as a RuntimeError naming the env)."""
     return WorkerPipe(
         functools.partial(HabitatEpisodes, scenes, dataset, options, task, seed),
         name=f"objnav-habitat-{env_id}",
@@ -86,7 +87,7 @@ class HabitatObjNavBatch:
             checked = validate_task(self.task_params, {}, task)
             missing = [p.name for p in self.task_params if p.name not in checked]
             if missing:
-                raise ValueError(f"task {i} is missing parameter(s): {', '.join(missing)}")
+                raise UserError(f"task {i} is missing parameter(s): {', '.join(missing)}")
             check_task(checked, len(self.scenes), self.categories)
             self._tasks.append(checked)
         size = observation_size(self.image_size, self.depth, len(self.categories))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from scenes.base import Task
+from scenes.errors import UserError
 from scenes.objnav import ANY_GOAL, CAMERA_FOVY, CAMERA_HEIGHT, FORWARD, HEADINGS, MIN_START_DISTANCE
 from scenes.objnav_habitat.mapping import (
     GoalInstance,
@@ -138,9 +139,9 @@ class HabitatEpisodes:
         ValueError raised."""
         scene_id = self.scenes[index]
         if scene_file_missing(scene_id):
-            raise ValueError(f"scene file {scene_id!r} (scene_index {index}) does not exist")
+            raise UserError(f"scene file {scene_id!r} (scene_index {index}) does not exist")
         if self.dataset != "default" and not Path(self.dataset).exists():
-            raise ValueError(f"scene dataset config {self.dataset!r} (${DATASET_ENV}) does not exist")
+            raise UserError(f"scene dataset config {self.dataset!r} (${DATASET_ENV}) does not exist")
         previous, saved_state = self.config, None
         config = self._configuration(scene_id)
         if self.sim is None:
@@ -152,12 +153,12 @@ class HabitatEpisodes:
         try:
             data = self._derive(index)
             if not data.present:
-                raise ValueError(
+                raise UserError(
                     f"scene {scene_id!r} has no object with a navigable view point among the {len(self.categories)} goal categories "
                     f"({', '.join(self.categories)}); objnav-habitat needs semantic annotations (MP3D, HM3D-Semantics, HSSD)"
                 )
             if required_goal is not None and required_goal not in data.present:
-                raise ValueError(
+                raise UserError(
                     f"goal_category {self.categories[required_goal]!r} is not in scene {scene_id!r} (present: "
                     f"{', '.join(self.categories[k] for k in data.present)})"
                 )
@@ -326,7 +327,7 @@ class HabitatEpisodes:
             self.distance, self.start_distance, self.path_length = distance, distance, 0.0
             return
         if fixed is not None and fixed not in self.scene.present:
-            raise ValueError(
+            raise UserError(
                 f"goal_category {task['goal_category']!r} is not in scene {self.scenes[self.scene.index]!r} "
                 f"(present: {', '.join(self.categories[k] for k in self.scene.present)})"
             )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from scenes.base import Split, TaskParam
+from scenes.errors import UserError
 from scenes.objnav import (
     ACTIONS,
     ANY_GOAL,
@@ -75,9 +76,9 @@ CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class HabitatUnavailableError(ValueError, RuntimeError):
-    """habitat-sim is missing or does not import. A ValueError so `main.py` reports it as one line (it prints
-    ValueError and CommandError as `engram: <message>`), and a RuntimeError by meaning."""
+class HabitatUnavailableError(UserError, RuntimeError):
+    """habitat-sim is missing or does not import. A `UserError` (installing it is the user's to do), so `main.py`
+    reports it as one `engram:` line, and a RuntimeError by meaning."""
 
 
 def require_habitat() -> None:
@@ -139,15 +140,13 @@ def split_indices(split: Split, num_scenes: int) -> list[int]:
 def check_task(task: Mapping[str, Any], num_scenes: int, categories: Sequence[str]) -> None:
     """What the schema cannot know: the scene list's length and the category set of this scene's options."""
     if task["scene_index"] >= num_scenes:
-        raise ValueError(
+        raise UserError(
             f"scene_index must be in [0, {num_scenes - 1}] for the {num_scenes} scene(s) in ${SCENES_ENV}, "
             f"got {task['scene_index']}"
         )
     goal = task["goal_category"]
     if goal != ANY_GOAL and goal not in categories:
-        raise ValueError(
-            f"goal_category must be {ANY_GOAL!r} or one of {', '.join(categories)}, got {goal!r}"
-        )
+        raise UserError(f"goal_category must be {ANY_GOAL!r} or one of {', '.join(categories)}, got {goal!r}")
 
 
 HABITAT_TASK_PARAMS: tuple[TaskParam, ...] = (
