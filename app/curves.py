@@ -2,6 +2,14 @@
 
 Every appended point is stored (display down-sampling is pyqtgraph's, per paint); smoothing is display-only,
 a TensorBoard-style debiased EMA drawn over the faint raw curve.
+
+The view follows one run, the newest added (or the one picked in the run selector): only its curves set the
+auto-range, so a new run starting beside the pretrained agent's 6M-step curve fills the plot rather than
+being a sliver at x = 0. The other runs are references: their curves are drawn over the followed run's span
+(the comparison at equal env steps: is this run learning as fast as that one did?), and a reference reaching
+past the followed run's newest point is also drawn as a labelled dashed level of its final values, counted in
+the y range (the answer to "how far from where that run ended?"). Levels rather than hiding references,
+because that answer is the reason a reference is on the plot.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ EPISODE_VIEW = "return per episode in trial"
 _EPISODE_KEY = re.compile(r"^episode_return/(\d+)$")
 _SMOOTHING_STEPS = 100  # slider positions: EMA weight = position / 100, so 0 .. 0.99
 _DEFAULT_METRIC = "trial_return"
+_LEVEL_TAIL = 0.1  # a reference's level: the mean of its last 10% of points (its final value, less noisy)
 
 
 class _Series:
@@ -79,12 +88,17 @@ class CurvesPanel(QWidget):
         self._runs: dict[str, _Run] = {}
         self._metrics: set[str] = set()  # numeric keys seen (the combo box keeps their first-seen order)
         self._items: dict[tuple[str, str, str], pg.PlotDataItem] = {}  # (run, key, "raw"/"smooth")
+        self._levels: dict[str, pg.InfiniteLine] = {}  # reference run -> its level in the selected metric
+        self._followed: str | None = None  # the run whose curves set the auto-range, as last drawn
 
         self._metric_box = QComboBox()
         self._metric_box.setMinimumContentsLength(18)
         self._metric_box.currentIndexChanged.connect(self._on_view_changed)
         self._run_box = QComboBox()
-        self._run_box.setToolTip("the run whose returns per episode are shown")
+        self._run_box.setToolTip(
+            "the run the view follows (its span sets the x axis; the others are references), and whose returns "
+            "per episode are shown"
+        )
         self._run_box.currentIndexChanged.connect(self._on_view_changed)
         self._smoothing = QSlider(Qt.Orientation.Horizontal)
         self._smoothing.setRange(0, _SMOOTHING_STEPS - 1)
@@ -125,7 +139,8 @@ class CurvesPanel(QWidget):
     # ------------------------------------------------------------------------------------------ public
 
     def add_run(self, run_id: str, label: str) -> None:
-        """Start a run (or relabel one): it gets the next colour of the palette."""
+        """Start a run (or relabel one): it gets the next colour of the palette, and the view follows it (a run
+        just started, opened or resumed is the one the user is watching)."""
         if run_id in self._runs:
             self._runs[run_id].label = label
             self._run_box.setItemText(self._run_box.findData(run_id), label)
@@ -134,6 +149,7 @@ class CurvesPanel(QWidget):
             color = RUN_COLORS[len(self._runs) % len(RUN_COLORS)]
             self._runs[run_id] = _Run(label, color)
             self._run_box.addItem(label, run_id)
+        self._run_box.setCurrentIndex(self._run_box.findData(run_id))
         self._schedule()
 
     def restart_run(self, run_id: str) -> None:
@@ -163,8 +179,7 @@ class CurvesPanel(QWidget):
 
     def clear(self) -> None:
         """Forget every run and metric."""
-        for key in list(self._items):
-            self._plot.removeItem(self._items.pop(key))
+        self._drop_all()
         self._runs.clear()
         self._metrics.clear()
         self._metric_box.clear()
@@ -186,8 +201,16 @@ class CurvesPanel(QWidget):
         self._metric_box.setCurrentIndex(index)
 
     def set_episode_run(self, run_id: str) -> None:
-        """The run whose returns per episode the EPISODE_VIEW draws."""
+        """The run the view follows, and whose returns per episode the EPISODE_VIEW draws."""
         self._run_box.setCurrentIndex(self._run_box.findData(run_id))
+
+    def followed_run(self) -> str | None:
+        """The run whose curves set the view's range (None: no run, or the selected run lacks this metric)."""
+        return self._followed
+
+    def levels(self) -> dict[str, float]:
+        """Reference run -> the level drawn for it in the selected metric."""
+        return {run_id: float(line.value()) for run_id, line in self._levels.items()}
 
     def smoothing(self) -> float:
         return self._smoothing.value() / _SMOOTHING_STEPS
@@ -202,20 +225,74 @@ class CurvesPanel(QWidget):
 
     def refresh(self) -> None:
         """Bring the plot up to date with the stored data and the controls."""
+        followed = self._followed_now()
+        if followed != self._followed:
+            # Whether an item counts for the auto-range is fixed when it is added: re-add them all.
+            self._drop_all()
+            self._followed = followed
         wanted = self._wanted_curves()
         for key in [k for k in self._items if k not in wanted]:
             self._plot.removeItem(self._items.pop(key))
         weight = self.smoothing()
         for key, (series, color, name) in wanted.items():
-            layer = key[2]
+            run_id, _, layer = key
             item = self._items.get(key)
             if item is None:
-                item = self._make_item(color, name if layer == "smooth" else None, faint=layer == "raw")
+                item = self._make_item(
+                    color,
+                    name if layer == "smooth" else None,
+                    faint=layer == "raw",
+                    reference=followed is not None and run_id != followed,
+                )
                 self._items[key] = item
             y = series.smoothed(weight) if layer == "smooth" and weight > 0 else series.y.view()
             item.setData(series.x.view(), y)
+        self._draw_levels(followed)
 
     # --------------------------------------------------------------------------------------- internals
+
+    def _followed_now(self) -> str | None:
+        """The selected run in a metric view where it has points; else None, and every curve sets the range
+        (the episode view draws one run only; a run just started has nothing to follow yet)."""
+        run_id = self._run_box.currentData()
+        run = self._runs.get(run_id)
+        view = self.selected_metric()
+        if view == EPISODE_VIEW or run is None or view not in run.series:
+            return None
+        return str(run_id)
+
+    def _draw_levels(self, followed: str | None) -> None:
+        """A level for each reference whose points reach past the followed run's newest one."""
+        view = self.selected_metric()
+        levels: dict[str, float] = {}
+        if followed is not None:
+            end = self._runs[followed].series[view].x.view()[-1]
+            for run_id, run in self._runs.items():
+                series = run.series.get(view)
+                if run_id == followed or series is None or series.x.view()[-1] <= end:
+                    continue
+                values = series.y.view()
+                tail = values[-max(1, math.ceil(len(values) * _LEVEL_TAIL)) :]
+                finite = tail[np.isfinite(tail)]
+                if finite.size:
+                    levels[run_id] = float(finite.mean())
+        for run_id in [r for r in self._levels if r not in levels]:
+            self._plot.removeItem(self._levels.pop(run_id))
+        for run_id, value in levels.items():
+            line = self._levels.get(run_id)
+            if line is None:
+                run = self._runs[run_id]
+                escaped = run.label.replace("{", "{{").replace("}", "}}")
+                line = pg.InfiniteLine(
+                    angle=0,
+                    pen=pg.mkPen(run.color, width=1, style=Qt.PenStyle.DashLine),
+                    label=escaped + ", final: {value:.4g}",
+                    labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)], "color": run.color},
+                )
+                # Counted in the y range (a horizontal line has no x extent): the level stays on screen.
+                self._plot.addItem(line)
+                self._levels[run_id] = line
+            line.setValue(value)
 
     def _wanted_curves(self) -> dict[tuple[str, str, str], tuple[_Series, str, str]]:
         """Which curves the current view draws: (run, metric, layer) -> (series, colour, legend name).
@@ -248,13 +325,14 @@ class CurvesPanel(QWidget):
                 wanted[(run_id, key, "raw")] = (series, color, name)
         return wanted
 
-    def _make_item(self, color: str, name: str | None, faint: bool) -> pg.PlotDataItem:
+    def _make_item(self, color: str, name: str | None, faint: bool, reference: bool) -> pg.PlotDataItem:
         pen_color = pg.mkColor(color)
         if faint:
             pen_color.setAlpha(70)
         item = pg.PlotDataItem(pen=pg.mkPen(pen_color, width=1 if faint else 2), name=name)
         item.setZValue(0 if faint else 1)
-        self._plot.addItem(item)
+        # A reference's curve is drawn but does not stretch the range: the view follows the followed run.
+        self._plot.addItem(item, ignoreBounds=reference)
         return item
 
     def _add_metric(self, key: str) -> None:
@@ -272,15 +350,24 @@ class CurvesPanel(QWidget):
         """Forget a run's plot items so they are rebuilt (with a new legend name)."""
         for key in [k for k in self._items if k[0] == run_id]:
             self._plot.removeItem(self._items.pop(key))
+        if run_id in self._levels:
+            self._plot.removeItem(self._levels.pop(run_id))
+
+    def _drop_all(self) -> None:
+        for key in list(self._items):
+            self._plot.removeItem(self._items.pop(key))
+        for run_id in list(self._levels):
+            self._plot.removeItem(self._levels.pop(run_id))
 
     def _on_view_changed(self) -> None:
         episode_view = self.selected_metric() == EPISODE_VIEW
-        self._run_box.setVisible(episode_view)
-        self._run_label.setVisible(episode_view)
+        # Which run to follow matters once there are two; the episode view always names its run.
+        several = self._run_box.count() > 1
+        self._run_box.setVisible(episode_view or several)
+        self._run_label.setVisible(episode_view or several)
         self._plot.setLabel("left", "episode return" if episode_view else self.selected_metric())
         # Items of the old view go; the legend is rebuilt in the new view's order.
-        for key in list(self._items):
-            self._plot.removeItem(self._items.pop(key))
+        self._drop_all()
         self._schedule()
 
     def _on_smoothing_changed(self, position: int) -> None:

@@ -8,6 +8,11 @@ raw step holding 10%, and the whole plot sums to one. Episode starts and segment
 Bottom plot: the cache over the trial in tokens (left axis) and bytes (right axis), with each summary write
 marked "S<k>" where the segment was closed.
 
+An agent whose memory is a short window of recent steps (TrMRL: `StepTrace.window_time`) would be a sliver of
+5 steps on a 500-step trial axis. For it the top plot zooms to a few windows' width ending at the current step
+and scrolls with it, with its own step labels, while the bottom plot keeps the whole trial and shows the
+window as a band sliding along it: what the agent can see, and where in the trial that is.
+
 `observe` only records (O(1) amortised); `refresh`, called by the window on its paint timer, draws.
 """
 
@@ -25,6 +30,8 @@ from app.trace_view import AttentionView, attention_view, format_bytes
 
 LAST_LAYER = -1
 _HEADROOM = 1.4  # y range over the data's maximum: room for the legend and the write labels
+# A window agent's attention view spans this many windows: the window, and the steps that left it.
+_WINDOWS_SHOWN = 4
 
 
 class MemoryTimeline(QWidget):
@@ -95,6 +102,14 @@ class MemoryTimeline(QWidget):
         self._attention.addItem(self._summary_mass)
         self._now = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOW_LINE, width=2))
         self._attention.addItem(self._now, ignoreBounds=True)
+        self._windowed = False  # this trial's agent remembers a window of recent steps (x axes unlinked)
+        # The window's span on the whole-trial axis; the opaque blue mix of `_span`, for the same reason.
+        self._window_band = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(14, 22, 32), pen=pg.mkPen(None), orientation="vertical"
+        )
+        self._window_band.setZValue(-10)
+        self._window_band.hide()
+        self._cache.addItem(self._window_band, ignoreBounds=True)
 
         self._token_curve = self._cache.plot(pen=pg.mkPen(STEP_KEY, width=2))
         self._write_marks = pg.ScatterPlotItem(
@@ -134,6 +149,7 @@ class MemoryTimeline(QWidget):
             plot.removeItem(item)
         self._marks.clear()
         self._drawn_episodes = self._drawn_writes = 0
+        self._set_windowed(False)  # the next player's agent may not be a window agent
         if trial_steps is None:
             self._attention.enableAutoRange(x=True)
         else:
@@ -188,6 +204,12 @@ class MemoryTimeline(QWidget):
         """(trial steps, cache tokens, cache bytes), one entry per observed step."""
         return self._steps.view().copy(), self._tokens.view().copy(), self._bytes.view().copy()
 
+    def window_width(self) -> int | None:
+        """The agent's window in steps (TrMRL's working memory), or None when its memory is not a window."""
+        if self._latest is None or self._latest[0].window_time is None:
+            return None
+        return int(self._latest[0].window_time.shape[1])
+
     def group_mass(self) -> tuple[dict[int, float], float]:
         """Attention mass of the newest step per summary segment, and on raw steps (what the bars show)."""
         view = None if self._latest is None else attention_view(*self._latest)
@@ -205,6 +227,16 @@ class MemoryTimeline(QWidget):
     def _align_bytes_box(self) -> None:
         self._bytes_box.setGeometry(self._cache.getViewBox().sceneBoundingRect())
         self._bytes_box.linkedViewChanged(self._cache.getViewBox(), self._bytes_box.XAxis)
+
+    def _set_windowed(self, windowed: bool) -> None:
+        """Unlink the x axes for a window agent (the top plot follows the window, the bottom keeps the trial);
+        link them again for any other, the cache plot taking the attention plot's range."""
+        if windowed == self._windowed:
+            return
+        self._windowed = windowed
+        self._cache.setXLink(None if windowed else self._attention)
+        self._attention.getAxis("bottom").setStyle(showValues=windowed)
+        self._window_band.setVisible(False)
 
     def _add_mark(self, plot: pg.PlotItem, item: pg.GraphicsObject) -> None:
         plot.addItem(item, ignoreBounds=True)
@@ -251,6 +283,7 @@ class MemoryTimeline(QWidget):
             self._summary_mass.setOpts(x0=[], width=[], height=[])
             _legend_entry(self._attention, self._summary_mass, "per summary block", False)
             self._span.hide()
+            self._window_band.hide()
             return
         weights = self._head_mean(view)
         # Raw keys as a step curve over a dense run of steps (zero where a step is not in the context).
@@ -260,6 +293,7 @@ class MemoryTimeline(QWidget):
         self._raw_mass.setData(np.arange(first, last + 2) - 0.5, dense)
         self._span.setRegion((first - 0.5, last + 0.5))
         self._span.show()
+        self._follow_window(first, last)
         spans = self._segment_spans()
         x0, width, height = [], [], []
         for segment, mass in _summary_mass(view, weights).items():
@@ -273,6 +307,20 @@ class MemoryTimeline(QWidget):
         self._attention.setYRange(
             0, nice_ceiling(_HEADROOM * max(float(dense.max()), *height, 1e-6)), padding=0
         )
+
+    def _follow_window(self, first: int, last: int) -> None:
+        """For a window agent: the top plot's view slides with the window; the bottom plot's band marks it."""
+        width = self.window_width()
+        self._set_windowed(width is not None)
+        if width is None:
+            return
+        shown = _WINDOWS_SHOWN * width
+        # Until the window has travelled one view from the trial start the view stays at the start (the band
+        # moves through it); then the window keeps the view's right end and the axis scrolls under it.
+        left = max(-0.5, last + 0.5 - shown)
+        self._attention.setXRange(left, left + shown, padding=0)
+        self._window_band.setRegion((first - 0.5, last + 0.5))
+        self._window_band.show()
 
     def _segment_spans(self) -> dict[int, tuple[int, int]]:
         """Segment -> (first step, last step), from the writes seen this trial (segment k ends at its write)."""

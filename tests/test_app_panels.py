@@ -9,6 +9,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 import torch
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -17,9 +18,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from agents.base import KEY_SUMMARY, StepTrace, TokenBatch
+from agents.memory_watch import MemoryTrial
 from agents.registry import make_agent
 from app.attention import ALL_HEADS, ALL_LAYERS, MEAN_HEADS, AttentionPanel
 from app.curves import EPISODE_VIEW, CurvesPanel
+from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
 from app.theme import nice_ceiling
 from app.trace_view import attention_view, format_bytes
@@ -260,6 +263,40 @@ def test_curves_return_per_episode_view_draws_one_curve_per_episode(qtbot: Any) 
     assert panel.plot_item().listDataItems() == [] and panel._metric_box.count() == 0
 
 
+def test_curves_follow_the_newest_run_and_show_a_longer_reference_as_its_level(qtbot: Any) -> None:
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 300)
+    panel.show()
+    panel.add_run("pre", "pretrained")
+    for i in range(600):  # 6M env steps, ending near 10
+        panel.append("pre", {"env_steps": (i + 1) * 10_000, "trial_return": 10 * (1 - np.exp(-i / 100))})
+    panel.add_run("new", "my run")
+    panel.refresh()
+    assert panel.followed_run() is None  # nothing to follow yet: every curve sets the range
+    for i in range(20):
+        panel.append("new", {"env_steps": (i + 1) * 1000, "trial_return": 0.1 * i})
+    panel.refresh()
+    panel.grab()  # the auto-range is applied at paint
+    box = panel.plot_item().getViewBox()
+    assert panel.followed_run() == "new"
+    (x_lo, x_hi), (y_lo, y_hi) = box.viewRange()
+    assert x_lo <= 1000 and 20_000 <= x_hi < 25_000  # the new run's span, with a margin; not 6M steps
+    _, pre_y = panel.series("pre", "trial_return")
+    assert panel.levels() == {"pre": pytest.approx(float(pre_y[-60:].mean()))}
+    (line,) = [item for item in panel.plot_item().items if isinstance(item, pg.InfiniteLine)]
+    assert line.angle == 0 and "pretrained" in line.label.toPlainText()
+    assert y_lo <= 0 and y_hi >= panel.levels()["pre"]  # the level is on screen
+    names = sorted(item.name() for item in panel.plot_item().listDataItems())
+    assert names == ["my run", "pretrained"]  # the reference's curve is still drawn, over the run's span
+
+    panel.set_episode_run("pre")  # follow the pretrained run instead: its whole span, no level
+    panel.refresh()
+    panel.grab()
+    assert panel.followed_run() == "pre" and panel.levels() == {}
+    assert box.viewRange()[0][1] >= 6_000_000
+
+
 # ------------------------------------------------------------------------------------------------- attention
 
 
@@ -394,6 +431,41 @@ def test_timeline_records_memo_writes_cache_and_attention_groups(
     assert timeline.writes() == [] and len(timeline.cache_history()[0]) == 0 and timeline._marks == []
 
 
+def test_timeline_shows_trmrl_window_sliding_along_the_trial(
+    qtbot: Any, trmrl_traces: list[StepTrace], memo_traces: list[StepTrace]
+) -> None:
+    timeline = MemoryTimeline()
+    qtbot.addWidget(timeline)
+    timeline.show()
+    timeline.begin_trial(trial_steps=500)
+    bands, views = {}, {}
+    for t, trace in enumerate(trmrl_traces):
+        timeline.observe(t, trace, episode_start=t % 10 == 0)
+        timeline.refresh()
+        bands[t] = timeline._window_band.getRegion()
+        views[t] = pytest.approx(timeline._attention.getViewBox().viewRange()[0])
+    assert timeline.window_width() == SMALL["trmrl"]["wm_size"]
+    # On the whole trial's axis, a band of the window's steps moves with the step (and restarts with each
+    # episode, whose first steps fill the window).
+    assert timeline._window_band.isVisible()
+    assert timeline._cache.getViewBox().viewRange()[0] == pytest.approx([-0.5, 499.5])
+    assert bands[9] == (4.5, 9.5) and bands[12] == (9.5, 12.5) and bands[23] == (19.5, 23.5)
+    # The attention plot is four windows wide: fixed at the trial start until the window reaches its right
+    # end, then scrolling with it, with step labels of its own.
+    assert views[12] == [-0.5, 19.5] and views[19] == [-0.5, 19.5]
+    assert views[20] == [0.5, 20.5] and views[23] == [3.5, 23.5]
+    assert timeline._attention.getAxis("bottom").style["showValues"]
+
+    timeline.begin_trial(trial_steps=20)  # an agent without a window: one trial axis for both plots again
+    for t, trace in enumerate(memo_traces):
+        timeline.observe(t, trace, episode_start=t % 8 == 0)
+    timeline.refresh()
+    assert timeline.window_width() is None and not timeline._window_band.isVisible()
+    assert timeline._attention.getViewBox().viewRange()[0] == pytest.approx([-0.5, 19.5])
+    assert timeline._cache.getViewBox().viewRange()[0] == pytest.approx([-0.5, 19.5])
+    assert not timeline._attention.getAxis("bottom").style["showValues"]
+
+
 def test_scales_move_in_steps_of_1_2_5() -> None:
     # The same top for every maximum up to the next step: an axis re-lays itself out only when the data
     # crosses a step.
@@ -408,3 +480,50 @@ def test_scales_move_in_steps_of_1_2_5() -> None:
     ]
     for value in np.geomspace(1e-6, 1e9, 200):
         assert value <= nice_ceiling(value) * (1 + 1e-9) <= 2.5 * value
+
+
+def probe_trials(count: int, decodable: bool) -> list[MemoryTrial]:
+    """Trials of 120 steps whose 16-wide read-out holds `goal` from step 40 on when `decodable`, else noise."""
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=16)
+    trials = []
+    for _ in range(count):
+        goal = rng.uniform(-1, 1)
+        memory = 0.3 * rng.normal(size=(120, 16))
+        if decodable:
+            memory[40:] += goal * direction
+        summary = memory[:, :8].copy()  # a Memo-like second vector: the panel offers it
+        trials.append(MemoryTrial({"goal": goal, "arena": 3}, memory.astype(np.float32), summary))
+    return trials
+
+
+def test_memory_panel_shows_a_decodable_task_as_decodable_and_noise_as_not(qtbot: Any) -> None:
+    panel = MemoryPanel()
+    qtbot.addWidget(panel)
+    trials = probe_trials(40, decodable=True)
+    for trial in trials[:5]:
+        panel.add_trial(trial)
+    panel.refresh()
+    assert not panel.curves and "needs 8" in panel._info.text()  # too few trials to probe
+    assert len(panel.scatter.getData()[0]) > 0  # the embedding grows from the second trial
+    for trial in trials[5:]:
+        panel.add_trial(trial)
+    panel.refresh()
+    assert set(panel.curves) == {"goal"}  # the constant arena is no target
+    steps, r2 = panel.curves["goal"].getData()
+    assert r2[steps >= 40].min() > 0.8 and r2[steps < 40].max() < 0.3
+    assert "40 trials" in panel._info.text()
+    colour_by = [panel._colour_box.itemText(i) for i in range(panel._colour_box.count())]
+    assert colour_by == ["trial", "trial step", "goal"]
+    panel._colour_box.setCurrentText("goal")
+    x, _ = panel.scatter.getData()
+    assert len(x) == 40 * 24
+    panel._vector_box.setCurrentIndex(panel._vector_box.findData("summary"))
+    assert panel.curves["goal"].getData()[1].max() > 0.5  # the summary holds the goal too
+
+    noise = MemoryPanel()
+    qtbot.addWidget(noise)
+    for trial in probe_trials(40, decodable=False):
+        noise.add_trial(trial)
+    noise.refresh()
+    assert noise.curves["goal"].getData()[1].max() < 0.3
