@@ -4,7 +4,7 @@ Memo's headline benchmark is ExtObjNav (ReLIC, Elawady et al. 2024; Memo §5): a
 Habitat house is given one object category after another and must find an instance of each, many episodes in the
 same house, so an agent that remembers what it saw in earlier episodes finds later goals faster. habitat-sim
 cannot be installed everywhere (docs/reference/landscape.md), so this scene rebuilds the task's structure
-from MuJoCo primitives and runs on any machine; `scenes/objnav_habitat.py` speaks to habitat-sim where it is
+from MuJoCo primitives and runs on any machine; `scenes/objnav_habitat/` speaks to habitat-sim where it is
 installed, with the same observations and actions.
 
 ## Apartment (`Apartment`, a pure function of the layout seed and the scene options)
