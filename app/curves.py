@@ -287,7 +287,9 @@ class CurvesPanel(QWidget):
                     angle=0,
                     pen=pg.mkPen(run.color, width=1, style=Qt.PenStyle.DashLine),
                     label=escaped + ", final: {value:.4g}",
-                    labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)], "color": run.color},
+                    # At the right end, under the line: the legend holds the top left, and a level at the
+                    # top of the range would clip a label above it.
+                    labelOpts={"position": 0.98, "anchors": [(1, 0), (1, 0)], "color": run.color},
                 )
                 # Counted in the y range (a horizontal line has no x extent): the level stays on screen.
                 self._plot.addItem(line)

@@ -103,9 +103,10 @@ class MemoryTimeline(QWidget):
         self._now = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOW_LINE, width=2))
         self._attention.addItem(self._now, ignoreBounds=True)
         self._windowed = False  # this trial's agent remembers a window of recent steps (x axes unlinked)
-        # The window's span on the whole-trial axis; the opaque blue mix of `_span`, for the same reason.
+        # The window's span on the whole-trial axis: the opaque blue mix of `_span`, for the same reason, with
+        # step-key edges, as a few steps of 500 are a few pixels wide.
         self._window_band = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(14, 22, 32), pen=pg.mkPen(None), orientation="vertical"
+            movable=False, brush=pg.mkBrush(14, 22, 32), pen=pg.mkPen(STEP_KEY), orientation="vertical"
         )
         self._window_band.setZValue(-10)
         self._window_band.hide()
