@@ -42,7 +42,13 @@ def _ridge_fit_predict(
     mean, std = x_train.mean(0), x_train.std(0) + 1e-8
     a, b = (x_train - mean) / std, (x_test - mean) / std
     y_mean = y_train.mean(0)
-    weights = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ (y_train - y_mean))
+    centred = y_train - y_mean
+    if a.shape[0] < a.shape[1]:
+        # Fewer rows than features (a few dozen trials of a 128- to 512-wide memory): the dual form gives the
+        # same weights, Aᵀ(AAᵀ + αI)⁻¹y, from a rows × rows system instead of a features × features one.
+        weights = a.T @ np.linalg.solve(a @ a.T + alpha * np.eye(a.shape[0]), centred)
+    else:
+        weights = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ centred)
     return np.asarray(b @ weights + y_mean, dtype=np.float64)
 
 

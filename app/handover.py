@@ -2,7 +2,8 @@
 
 The GUI thread only paints the newest frame and trace it was handed. `NewestSlot` keeps one item (a new one
 replaces the old); the player's `PlayerOutbox` keeps the newest frame and step and the memory records of the
-steps up to it, and asks for a wake-up only when it was empty, so at most one is ever pending however fast
+steps up to it (and the newest few whole trials' memory vectors, for the Memory dock), and asks for a wake-up
+only when it was empty, so at most one is ever pending however fast
 the player runs. Traces are copied on the way: some of their tensors are views of the agent's caches. Both
 worker threads also share with the window how their threads are named and how an error becomes one banner line.
 """
@@ -11,15 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import numpy as np
 
 from agents.base import StepTrace
+from agents.memory_watch import MemoryTrial
 from agents.player import PlayerStep
 
 T = TypeVar("T")
+TRIALS_KEPT = 8  # finished trials' memory waiting for the GUI; older ones go when it falls this far behind
 
 THREAD_PREFIX = "engram-"  # the worker threads' names start with it (tests check none outlives its window)
 
@@ -104,6 +108,7 @@ class PlayerView:
     cleared: bool  # the trial was reset: start the timeline over before these records
     frames: int  # frames published so far
     steps: int  # player steps taken when this view was published
+    trials: list[MemoryTrial] = field(default_factory=list)  # whole trials' memory since the last take
 
 
 class PlayerOutbox:
@@ -119,6 +124,9 @@ class PlayerOutbox:
         self._full = False
         self._frames = 0
         self._steps = 0
+        # Whole trials are kept apart from the step records, which a new trial clears: the Memory dock needs
+        # every step of a trial even when the GUI took none of its last steps.
+        self._trials: deque[MemoryTrial] = deque(maxlen=TRIALS_KEPT)
 
     def add(self, record: StepRecord) -> None:
         with self._lock:
@@ -126,9 +134,16 @@ class PlayerOutbox:
                 self._pending.clear()
             self._pending.append(record)
 
+    def add_trial(self, trial: MemoryTrial) -> None:
+        """A finished trial's memory, handed over with the next view taken."""
+        with self._lock:
+            self._trials.append(trial)
+
     def clear_trial(self) -> None:
+        """A reset or a new player: what was recorded of the player before goes."""
         with self._lock:
             self._pending.clear()
+            self._trials.clear()
             self._ready.clear()
             self._step = None
             self._cleared = True
@@ -157,6 +172,15 @@ class PlayerOutbox:
         with self._lock:
             if not self._full:
                 return None
-            view = PlayerView(self._frame, self._step, self._ready, self._cleared, self._frames, self._steps)
+            view = PlayerView(
+                self._frame,
+                self._step,
+                self._ready,
+                self._cleared,
+                self._frames,
+                self._steps,
+                list(self._trials),
+            )
+            self._trials.clear()
             self._ready, self._frame, self._step, self._cleared, self._full = [], None, None, False, False
             return view

@@ -39,6 +39,7 @@ from app.curves import CurvesPanel
 from app.dock_layout import add_dock, restore_window_layout, save_window_layout, size_docks_for_first_run
 from app.handover import error_text
 from app.media_controller import MediaController
+from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
 from app.player_display import FIRST_RENDER_SIZE, PlayerDisplay
 from app.player_factories import architecture_key, fresh_player, pretrained_player
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.curves = CurvesPanel()
         self.attention = AttentionPanel()
         self.timeline = MemoryTimeline()
+        self.memory = MemoryPanel()
         self.task_editor = TaskEditor()
         self.controls = RunControls(SCENES, AGENTS, PRESETS)
         controls_scroll = QScrollArea()
@@ -145,7 +147,10 @@ class MainWindow(QMainWindow):
             "attention": add_dock(self, "attention", "Attention", self.attention, right),
             "timeline": add_dock(self, "timeline", "Memory timeline", self.timeline, right),
             "curves": add_dock(self, "curves", "Training curves", self.curves, bottom),
+            "memory": add_dock(self, "memory", "Memory", self.memory, right),
         }
+        # A tab behind the timeline: one click away, and hidden (no probes, no memory handed over) until then.
+        self.tabifyDockWidget(self.docks["memory"], self.docks["timeline"])  # the second one is on top
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
 
@@ -222,6 +227,8 @@ class MainWindow(QMainWindow):
             attention_dock=self.docks["attention"],
             timeline=self.timeline,
             timeline_dock=self.docks["timeline"],
+            memory=self.memory,
+            memory_dock=self.docks["memory"],
             media=self.media,
             player_status=self._player_status,
             is_closing=self.is_closing,

@@ -1,6 +1,7 @@
 """The player's output on screen: each frame the player publishes into the viewport and the steps up to it
-into the memory timeline, at once; the attention panel, the timeline's redraw and the player's status line on a
-slower tick; and the render size following the viewport's."""
+into the memory timeline, at once, and each whole trial's memory into the Memory dock; the attention panel,
+the timeline's redraw, the Memory dock's refit (once per trial) and the player's status line on a slower tick;
+and the render size following the viewport's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel
 from agents.player import PlayerStep
 from app.attention import AttentionPanel
 from app.media_controller import MediaController
+from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
 from app.player_worker import PlayerWorker
 from app.session import Session, speed_label
@@ -22,11 +24,17 @@ MAX_RENDER_SIDE = 1600  # frames are rendered at the viewport's size, up to this
 FIRST_RENDER_SIZE = (640, 480)  # until the first panel tick reads the viewport's size
 
 
+def on_screen(dock: QDockWidget) -> bool:
+    """Shown, and not a tab behind another dock: a tabified dock keeps isVisible() behind the current tab."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
 class PlayerDisplay(QObject):
     """Shows what the player publishes.
 
-    `attention_dock`, `timeline_dock`: a hidden panel is not redrawn (and with both hidden the player computes
-    no traces), unless a recording composites it. `media`: the recording in progress. `player_status`: the
+    `attention_dock`, `timeline_dock`, `memory_dock`: a hidden panel is not redrawn (and with all hidden the
+    player computes no traces), unless a recording composites it (the Memory dock is not recorded); the player
+    hands over trials' memory vectors only while the Memory dock is shown. `media`: the recording in progress. `player_status`: the
     status bar's player label. `is_closing`: whether the window has begun closing."""
 
     def __init__(
@@ -39,6 +47,8 @@ class PlayerDisplay(QObject):
         attention_dock: QDockWidget,
         timeline: MemoryTimeline,
         timeline_dock: QDockWidget,
+        memory: MemoryPanel,
+        memory_dock: QDockWidget,
         media: MediaController,
         player_status: QLabel,
         is_closing: Callable[[], bool],
@@ -52,6 +62,9 @@ class PlayerDisplay(QObject):
         self._attention_dock = attention_dock
         self._timeline = timeline
         self._timeline_dock = timeline_dock
+        self._memory = memory
+        self._memory_dock = memory_dock
+        self._record_memory = False
         self._media = media
         self._player_status = player_status
         self.render_size = FIRST_RENDER_SIZE  # the size the player renders at now
@@ -84,6 +97,7 @@ class PlayerDisplay(QObject):
         self._last_step = None
         self._timeline.begin_trial(steps_per_trial)
         self._attention.set_trace(None)
+        self._memory.clear()
         self._episode_starts_shown = -1
 
     def stop(self) -> None:
@@ -105,6 +119,8 @@ class PlayerDisplay(QObject):
                 self._episode_starts_shown = -1
             if record.trace is not None:
                 self._timeline.observe(record.step, record.trace, record.episode_start)
+        for trial in view.trials:
+            self._memory.add_trial(trial)
         if view.frame is not None:
             self._viewport.set_frame(view.frame)
         if view.step is not None or view.cleared:
@@ -113,26 +129,34 @@ class PlayerDisplay(QObject):
         self._shown_steps = view.steps
 
     def refresh(self, both: bool = False) -> None:
-        """The slower refresh: attention, timeline, status line, render size, recorded panel strip.
-        `both`: redraw both panels now (screenshots), not one per tick."""
+        """The slower refresh: attention, timeline, Memory dock, status line, render size, recorded panel
+        strip. `both`: redraw every panel now (screenshots), not one per tick."""
         if self._is_closing():
             return
         self._sync_render_size()
         attention_on = self._attention_dock.isVisible()
         timeline_on = self._timeline_dock.isVisible()
-        trace_on = attention_on or timeline_on or self._media.records_panels()
+        memory_on = on_screen(self._memory_dock)
+        trace_on = attention_on or timeline_on or memory_on or self._media.records_panels()
         if trace_on != self._trace_on:
             self._trace_on = trace_on
             self._player.set_trace(trace_on)
+        if memory_on != self._record_memory:
+            self._record_memory = memory_on
+            self._player.set_record_memory(memory_on)
         # One heavy panel per tick, alternating: each redraws at PANEL_HZ / 2, and no tick holds the event
-        # loop for two pyqtgraph redraws.
+        # loop for two pyqtgraph redraws. The Memory dock refits only after a trial ends: that tick is its
+        # own, and the others wait for their next.
         self._panel_phase ^= 1
+        memory_drawn = memory_on and self._memory.refresh()
+        attention_turn = both or (self._panel_phase == 0 and not memory_drawn)
+        timeline_turn = both or (self._panel_phase == 1 and not memory_drawn)
         recording = self._media.recording.active
         if self._panels_dirty:
             self._panels_dirty = False
             self._attention_dirty = self._timeline_dirty = True
             self._player_status.setText(self._describe_step(self._last_step))
-        if (both or self._panel_phase == 0) and self._attention_dirty and (attention_on or recording):
+        if attention_turn and self._attention_dirty and (attention_on or recording):
             self._attention_dirty = False
             starts = self._timeline.episode_starts()
             if len(starts) != self._episode_starts_shown:
@@ -140,7 +164,7 @@ class PlayerDisplay(QObject):
                 self._attention.set_episode_starts(starts)
             step = self._last_step
             self._attention.set_trace(None if step is None else step.trace)
-        if (both or self._panel_phase == 1) and self._timeline_dirty and (timeline_on or recording):
+        if timeline_turn and self._timeline_dirty and (timeline_on or recording):
             self._timeline_dirty = False
             self._timeline.refresh()
         self._media.refresh()

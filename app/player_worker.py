@@ -29,6 +29,7 @@ import torch
 from PySide6.QtCore import QObject, Signal
 
 from agents.config import TrainConfig
+from agents.memory_watch import TrialRecorder
 from agents.player import Player, PlayerStep
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.handover import (
@@ -112,6 +113,8 @@ class PlayerWorker(QObject):
         self._follow = False
         self._deterministic = False
         self._trace = True
+        self._record_memory = False
+        self._memory = TrialRecorder()
         self._view_dirty = False
         self._next_step = 0.0
         # Rendering is paced by a token bucket: `max_render_fps` credits per second (the window passes its
@@ -186,6 +189,10 @@ class PlayerWorker(QObject):
     def set_trace(self, on: bool) -> None:
         """Compute the agent's trace (attention, memory) each step; the panels need it."""
         self._send(self._set_trace, bool(on))
+
+    def set_record_memory(self, on: bool) -> None:
+        """Hand over each whole trial's memory vectors (the Memory dock; traces must be on too)."""
+        self._send(self._set_record_memory, bool(on))
 
     def set_render_size(self, width: int, height: int) -> None:
         self._send(self._set_render_size, (max(2, int(width) // 2 * 2), max(2, int(height) // 2 * 2)))
@@ -415,6 +422,9 @@ class PlayerWorker(QObject):
     def _set_trace(self, on: bool) -> None:
         self._trace = on
 
+    def _set_record_memory(self, on: bool) -> None:
+        self._record_memory = on
+
     def _set_render_size(self, size: tuple[int, int]) -> None:
         if size != self._size:
             self._size = size
@@ -510,6 +520,10 @@ class PlayerWorker(QObject):
         )
         self._episode_start = step.episode_end
         self._last_step = step
+        if self._record_memory:
+            trial = self._memory.observe(step)
+            if trial is not None:
+                self._outbox.add_trial(trial)
         if step.task != self._last_task:
             self._last_task = dict(step.task)
             self.task_changed.emit(dict(step.task), False)

@@ -18,9 +18,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from agents.base import KEY_SUMMARY, StepTrace, TokenBatch
+from agents.memory_watch import MemoryTrial
 from agents.registry import make_agent
 from app.attention import ALL_HEADS, ALL_LAYERS, MEAN_HEADS, AttentionPanel
 from app.curves import EPISODE_VIEW, CurvesPanel
+from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
 from app.theme import nice_ceiling
 from app.trace_view import attention_view, format_bytes
@@ -478,3 +480,50 @@ def test_scales_move_in_steps_of_1_2_5() -> None:
     ]
     for value in np.geomspace(1e-6, 1e9, 200):
         assert value <= nice_ceiling(value) * (1 + 1e-9) <= 2.5 * value
+
+
+def probe_trials(count: int, decodable: bool) -> list[MemoryTrial]:
+    """Trials of 120 steps whose 16-wide read-out holds `goal` from step 40 on when `decodable`, else noise."""
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=16)
+    trials = []
+    for _ in range(count):
+        goal = rng.uniform(-1, 1)
+        memory = 0.3 * rng.normal(size=(120, 16))
+        if decodable:
+            memory[40:] += goal * direction
+        summary = memory[:, :8].copy()  # a Memo-like second vector: the panel offers it
+        trials.append(MemoryTrial({"goal": goal, "arena": 3}, memory.astype(np.float32), summary))
+    return trials
+
+
+def test_memory_panel_shows_a_decodable_task_as_decodable_and_noise_as_not(qtbot: Any) -> None:
+    panel = MemoryPanel()
+    qtbot.addWidget(panel)
+    trials = probe_trials(40, decodable=True)
+    for trial in trials[:5]:
+        panel.add_trial(trial)
+    panel.refresh()
+    assert not panel.curves and "needs 8" in panel._info.text()  # too few trials to probe
+    assert len(panel.scatter.getData()[0]) > 0  # the embedding grows from the second trial
+    for trial in trials[5:]:
+        panel.add_trial(trial)
+    panel.refresh()
+    assert set(panel.curves) == {"goal"}  # the constant arena is no target
+    steps, r2 = panel.curves["goal"].getData()
+    assert r2[steps >= 40].min() > 0.8 and r2[steps < 40].max() < 0.3
+    assert "40 trials" in panel._info.text()
+    colour_by = [panel._colour_box.itemText(i) for i in range(panel._colour_box.count())]
+    assert colour_by == ["trial", "trial step", "goal"]
+    panel._colour_box.setCurrentText("goal")
+    x, _ = panel.scatter.getData()
+    assert len(x) == 40 * 24
+    panel._vector_box.setCurrentIndex(panel._vector_box.findData("summary"))
+    assert panel.curves["goal"].getData()[1].max() > 0.5  # the summary holds the goal too
+
+    noise = MemoryPanel()
+    qtbot.addWidget(noise)
+    for trial in probe_trials(40, decodable=False):
+        noise.add_trial(trial)
+    noise.refresh()
+    assert noise.curves["goal"].getData()[1].max() < 0.3

@@ -32,7 +32,9 @@ from app.curves import CurvesPanel
 from app.handover import THREAD_PREFIX
 from app.main_window import MainWindow
 from app.media import qimage_to_array
+from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
+from app.player_display import on_screen
 from app.task_editor import TaskEditor
 from scenes.registry import SCENES
 from scenes.video import read_video
@@ -134,7 +136,11 @@ def test_window_builds_with_every_panel_and_remembers_choices(
     make_window: MakeWindow, settings: QSettings
 ) -> None:
     window = make_window()
-    assert set(window.docks) == {"controls", "task", "attention", "timeline", "curves"}
+    assert set(window.docks) == {"controls", "task", "attention", "timeline", "curves", "memory"}
+    assert isinstance(window.docks["memory"].widget(), MemoryPanel)
+    # A tab behind the timeline: not on screen, so the player hands over no memory.
+    assert window.tabifiedDockWidgets(window.docks["timeline"]) == [window.docks["memory"]]
+    assert not on_screen(window.docks["memory"]) and on_screen(window.docks["timeline"])
     assert isinstance(window.docks["curves"].widget(), CurvesPanel)
     assert isinstance(window.docks["attention"].widget(), AttentionPanel)
     assert isinstance(window.docks["timeline"].widget(), MemoryTimeline)
@@ -538,6 +544,11 @@ def test_transformer_traces_fill_the_attention_and_memory_panels(make_window: Ma
     steps, tokens, _ = window.timeline.cache_history()
     assert list(steps) == [0, 1, 2, 3] and tokens[-1] >= 1
     assert window.timeline.episode_starts() == [0, 1, 2, 3]  # every pull is an episode
+    window.docks["memory"].raise_()  # its tab on top: the player hands over its trials' memory
+    window.controls.speed_box.setCurrentIndex(window.controls.speed_box.count() - 1)  # max
+    window.play()
+    qtbot.waitUntil(lambda: window.memory.trials() >= 2, timeout=WAIT_MS)
+    window.pause_player()
 
 
 def test_follow_training_and_task_edits_for_training(make_window: MakeWindow, qtbot: Any) -> None:

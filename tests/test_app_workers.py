@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 from test_trainer import tiny_config
+from tiny import TINY_MEMO
 
 from agents.base import StepTrace
 from agents.events import Failed, Finished, Message, Metrics, Started, Status, TrainerEvent, TrainingInfo
-from app.handover import PlayerOutbox, StepRecord
-from app.player_factories import architecture_key
+from agents.memory_watch import MemoryTrial
+from app.handover import TRIALS_KEPT, PlayerOutbox, StepRecord
+from app.player_factories import architecture_key, fresh_player
 from app.player_worker import PlayerWorker
 from app.trainer_worker import TrainerWorker
 
@@ -47,6 +49,48 @@ def test_outbox_hands_over_the_newest_frame_and_the_steps_up_to_it() -> None:
     box.add(record(0, new_trial=True))  # a new trial drops the unshown steps of the last one
     box.publish(frame, None, steps=5)
     assert [r.step for r in box.take().records] == [0]
+
+
+def test_outbox_hands_over_whole_trials_until_a_reset() -> None:
+    box = PlayerOutbox()
+    trials = [MemoryTrial({"goal": g}, np.zeros((3, 2), np.float32), None) for g in range(TRIALS_KEPT + 2)]
+    for trial in trials:
+        box.add_trial(trial)
+    box.publish(None, None, steps=1)
+    assert box.take().trials == trials[2:]  # the GUI fell behind: the oldest went
+    box.add_trial(trials[0])
+    box.clear_trial()  # a reset or a new player
+    box.publish(None, None, steps=2)
+    assert box.take().trials == []
+
+
+def test_the_player_hands_over_each_whole_trial_memory_while_asked(qtbot: Any) -> None:
+    worker = PlayerWorker()
+    infos: list[Any] = []
+    worker.ready.connect(infos.append)
+    worker.start()
+    trials: list[MemoryTrial] = []
+    try:
+        worker.build(fresh_player(tiny_config(), seed=0))
+        qtbot.waitUntil(lambda: bool(infos), timeout=WAIT_MS)
+        steps = infos[0].steps_per_trial
+        worker.set_speed(None)
+        worker.set_record_memory(True)
+        worker.step(2 * steps)  # two whole trials (the first step opens the first)
+
+        def taken() -> bool:
+            view = worker.take()
+            trials.extend([] if view is None else view.trials)
+            return len(trials) == 2
+
+        qtbot.waitUntil(taken, timeout=WAIT_MS)
+    finally:
+        worker.request_stop()
+        assert worker.join(10)
+    width = TINY_MEMO["d_model"]
+    assert all(trial.readout.shape == (steps, width) for trial in trials)
+    assert all(trial.summary is not None and trial.summary.shape[0] == steps for trial in trials)
+    assert set(trials[0].task) == set(infos[0].task)
 
 
 def test_a_player_command_that_raises_is_reported_by_its_name_and_the_thread_goes_on(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.memory_probe import pca_embedding, ridge_probe_accuracy, ridge_probe_r2, ridge_probe_transfer_r2
+from agents.memory_probe import (
+    _ridge_fit_predict,
+    pca_embedding,
+    ridge_probe_accuracy,
+    ridge_probe_r2,
+    ridge_probe_transfer_r2,
+)
 
 TRIALS, STEPS, FEATURES = 60, 12, 16
 
@@ -86,3 +92,13 @@ def test_bad_shapes_are_one_line_errors() -> None:
         ridge_probe_accuracy(np.zeros((3, 3, 2)), np.zeros(3))
     with pytest.raises(ValueError, match="pca_embedding needs"):
         pca_embedding(np.zeros((1, 3)))
+
+
+def test_the_dual_ridge_for_wide_memories_gives_the_primal_answer() -> None:
+    rng = np.random.default_rng(3)
+    x_train, y_train, x_test = rng.normal(size=(10, 40)), rng.normal(size=(10, 2)), rng.normal(size=(5, 40))
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-8
+    a, b = (x_train - mean) / std, (x_test - mean) / std
+    weights = np.linalg.solve(a.T @ a + 2.0 * np.eye(40), a.T @ (y_train - y_train.mean(0)))
+    primal = b @ weights + y_train.mean(0)
+    np.testing.assert_allclose(_ridge_fit_predict(x_train, y_train, x_test, 2.0), primal, atol=1e-9)
