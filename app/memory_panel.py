@@ -55,6 +55,9 @@ class MemoryPanel(QWidget):
         self._graphics = pg.GraphicsLayoutWidget()
         self._probe = self._graphics.addPlot(row=0, col=0)
         self._embedding = self._graphics.addPlot(row=0, col=1)
+        # Equal halves of the dock for the probe and the scatter.
+        for column in (0, 1):
+            self._graphics.ci.layout.setColumnStretchFactor(column, 1)
         self._probe.setLabel("left", "held-out R²")
         self._probe.setLabel("bottom", "trial step")
         self._probe.setYRange(-0.2, 1.0, padding=0)
@@ -143,14 +146,17 @@ class MemoryPanel(QWidget):
         embedded = self._trials.embedding(vector, self._colour_box.currentText())
         if embedded is None:
             self.scatter.setData([], [])
-            self._embedding.setTitle("")
+            self._embedding.setLabel("bottom", "PC 1")
+            self._embedding.setLabel("left", "PC 2")
             return
         low, high = embedded.colour.min(), embedded.colour.max()
         shade = (embedded.colour - low) / (high - low) if high > low else np.full_like(embedded.colour, 0.5)
         brushes = [pg.mkBrush(colour) for colour in self._colours.map(shade, mode="qcolor")]
         self.scatter.setData(embedded.points[:, 0], embedded.points[:, 1], brush=brushes)
         first, second = embedded.explained * 100
-        self._embedding.setTitle(f"PCA: {first:.0f}% + {second:.0f}% of the variance")
+        # Each component's share of the variance in its axis label: a title's width squeezed the probe plot beside it.
+        self._embedding.setLabel("bottom", f"PC 1 ({first:.0f}%)")
+        self._embedding.setLabel("left", f"PC 2 ({second:.0f}%)")
 
     def _sync_choices(self) -> None:
         """Offer the summary vector when the trials have one, and colour by each varying parameter (signals
