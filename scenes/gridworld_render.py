@@ -7,6 +7,8 @@ from their `render_frame`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from scenes.errors import UserError
@@ -47,10 +49,17 @@ class _Canvas:
         self.oy = (self.height - span * self.scale) / 2 + _WALL_CELLS * self.scale
         self.u = (np.arange(self.width) + 0.5 - self.ox) / self.scale  # room x of each pixel column
         self.v = (np.arange(self.height) + 0.5 - self.oy) / self.scale  # room y of each pixel row
-        self.img = np.empty((self.height, self.width, 3), dtype=np.uint8)
-        self.img[:] = _LETTERBOX
+        self.img = np.empty((self.height, self.width, 3), dtype=np.uint8)  # see with_room
         # Lines thinner than a pixel would vanish or alias at small sizes: keep them at least ~1 px.
         self.px = 1.0 / self.scale
+
+    @classmethod
+    def with_room(cls, width: int, height: int) -> _Canvas:
+        """A canvas with the empty room drawn: a copy of the size's cached background, since the walls,
+        floor and grid lines are most of a frame's work and never change between steps."""
+        canvas = cls(width, height)
+        np.copyto(canvas.img, _room_background(canvas.width, canvas.height))
+        return canvas
 
     def _window(self, lo: float, hi: float) -> tuple[slice, slice, np.ndarray, np.ndarray]:
         """Pixels whose centres may fall in the room square [lo, hi)² and their room coordinates."""
@@ -128,14 +137,22 @@ class _Canvas:
         view[r < radius] = colour
 
 
+@functools.lru_cache(maxsize=4)  # the viewport's size, a recording's size, and a resize or two
+def _room_background(width: int, height: int) -> np.ndarray:
+    canvas = _Canvas(width, height)
+    canvas.img[:] = _LETTERBOX
+    canvas.room()
+    canvas.img.setflags(write=False)
+    return canvas.img
+
+
 def draw_dark_key_to_door(
     width: int, height: int, agent: int, key: int, door: int, has_key: bool
 ) -> np.ndarray:
     """A Dark-Key-To-Door room as the viewer sees it: key and door drawn (tinted cells, outlined glyphs)
     although the agent cannot see them; the agent turns gold while it holds the key, and the key glyph fades.
     `agent`, `key` and `door` are cell indices. Returns (height, width, 3) uint8."""
-    canvas = _Canvas(width, height)
-    canvas.room()
+    canvas = _Canvas.with_room(width, height)
     canvas.tint(door, _DOOR_TINT)
     if not has_key:  # once collected, the key's cell loses its tint and the glyph fades
         canvas.tint(key, _KEY_TINT)
@@ -148,8 +165,7 @@ def draw_dark_key_to_door(
 def draw_darkroom(width: int, height: int, agent: int, goal: int) -> np.ndarray:
     """A Dark Room with the (invisible to the agent) goal drawn as a green target. `agent` and `goal` are
     cell indices. Returns (height, width, 3) uint8."""
-    canvas = _Canvas(width, height)
-    canvas.room()
+    canvas = _Canvas.with_room(width, height)
     canvas.tint(goal, _GOAL_TINT)
     canvas.goal(goal)
     canvas.agent(agent, _AGENT)

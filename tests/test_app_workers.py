@@ -74,6 +74,7 @@ def test_the_player_hands_over_each_whole_trial_memory_while_asked(qtbot: Any) -
         worker.build(fresh_player(tiny_config(), seed=0))
         qtbot.waitUntil(lambda: bool(infos), timeout=WAIT_MS)
         steps = infos[0].steps_per_trial
+        worker.set_render_size(64, 48)  # each single step is rendered; the subject here is the memory
         worker.set_speed(None)
         worker.set_record_memory(True)
         worker.step(2 * steps)  # two whole trials (the first step opens the first)
