@@ -136,7 +136,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     check_range("--quit-after", args.quit_after, 0.0, MAX_SECONDS)
     check_range("--demo-seconds", args.demo_seconds, 0.0, MAX_SECONDS, above_low=True)
     if not has_display():
-        window_only = given_flags(args, "--screenshot", "--quit-after", "--train")
+        window_only = given_flags(args, "--screenshot", "--quit-after", "--train", "--compare")
         if window_only:  # a screenshot asked for and silently not taken would look like success
             raise UserError(
                 f"no display found: {'/'.join(window_only)} need the window; run "
@@ -161,6 +161,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         args.quit_after,
         train=args.train,
         device=args.device,
+        compare=args.compare,
     )
 
 
@@ -529,6 +530,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def cmd_record(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from agents.compare import compared_agent, resolve_compare
     from agents.config import SEED_MAX
     from agents.devices import resolve_device
     from agents.evaluation import load_policy
@@ -563,9 +565,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         name, value = parse_assignment(assignment, "--edit-at")
         task = validate_task(scene.task_params, task, {name: value})
         edits.append((seconds, {name: task[name]}))
+    compare = None if args.compare is None else resolve_compare(args.compare, scene.id, policy.config.agent)
     player = Player(scene, policy.agent, task=start, seed=args.seed, deterministic=args.deterministic)
     try:
-        path, frames = record_policy(player, args.out, args.seconds, edits, size)
+        if compare is not None:  # the second agent acts beside the first, both in the video
+            compared = compared_agent(compare, policy.config)
+            player.attach_partner(
+                Player(compared.scene, compared.agent, seed=args.seed, label=compared.label)
+            )
+        path, frames = record_policy(player, args.out, args.seconds, edits, size, hud=args.hud)
     finally:
         player.close()
     print(f"engram: wrote {frames} frames at {player.frame_rate:g} fps", file=sys.stderr)
@@ -592,6 +600,16 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--agent", help="agent to open (default: the last one used, else trmrl)")
     gui.add_argument("--checkpoint", help="a checkpoint file or run directory to watch")
     gui.add_argument("--train", action="store_true", help="start training at once")
+    gui.add_argument(
+        "--compare",
+        nargs="?",
+        const="auto",
+        metavar="B",
+        help="compare mode: agent B acts beside the watched one in lockstep (same tasks, edits and seed; two "
+        "viewports, attention and memory panels per agent, one recording): an agent id (the shipped "
+        "pretrained one for the scene, else untrained), a checkpoint or a run directory of the same scene; "
+        "alone, the other agent shipped pretrained for the scene (rl2 beside trmrl on halfcheetah-vel)",
+    )
     gui.add_argument("--screenshot", metavar="FILE", help="save a screenshot of the window to FILE")
     gui.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
     gui.add_argument(
@@ -724,6 +742,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of the starting task and the policy's sampling"
     )
     record.add_argument("--deterministic", action="store_true", help="act with the mean / most likely action")
+    record.add_argument(
+        "--compare",
+        nargs="?",
+        const="auto",
+        metavar="B",
+        help="a second agent acting beside the first in lockstep (same tasks, edits and seed), both side by side "
+        "in the video: an agent id (the shipped pretrained one for the scene, else untrained), a checkpoint or "
+        "a run directory of the same scene; alone, the other agent shipped pretrained for the scene",
+    )
+    record.add_argument(
+        "--hud",
+        action="store_true",
+        help="overlay the task, the trial step and the episode return on each frame (top left)",
+    )
     record.add_argument(
         "--device", default="auto", help="where the agent acts: auto, cpu, cuda, cuda:N or mps (default auto)"
     )

@@ -7,6 +7,9 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 FIRST_RUN_SIZE = (1600, 1000)  # the window's size when no geometry was saved
+# Raised whenever docks are added or regrouped: a layout saved by an older window left the new docks wherever
+# Qt put them (a signals dock split beside the curves, the Memory dock out of its tab), so it is not restored.
+LAYOUT_VERSION = 2
 
 
 def add_dock(
@@ -50,9 +53,9 @@ def restore_window_layout(window: QMainWindow, settings: QSettings) -> bool:
         window.restoreGeometry(geometry)
     else:
         window.resize(*FIRST_RUN_SIZE)
-    return isinstance(state, QByteArray) and window.restoreState(state)
+    return isinstance(state, QByteArray) and window.restoreState(state, LAYOUT_VERSION)
 
 
 def save_window_layout(window: QMainWindow, settings: QSettings) -> None:
     settings.setValue("window/geometry", window.saveGeometry())
-    settings.setValue("window/state", window.saveState())
+    settings.setValue("window/state", window.saveState(LAYOUT_VERSION))

@@ -23,8 +23,12 @@ from typing import Any
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from agents.checkpoints import load_checkpoint
+from agents.compare import resolve_compare
+from agents.config import config_from_dict
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.main_window import APPLICATION, ORGANIZATION, MainWindow
+from app.session import Session
 
 DEFAULT_SCREENSHOT_DELAY_S = 5.0
 # The GIL hand-over interval while the window runs (CPython's default is 5 ms). Painting a pyqtgraph panel
@@ -112,6 +116,7 @@ def run_gui(
     runs_root: str | Path = "runs",
     config_overrides: dict[str, Any] | None = None,
     device: str = "auto",
+    compare: str | None = None,
 ) -> int:
     """Open the window and run the event loop; returns the exit code.
 
@@ -120,7 +125,8 @@ def run_gui(
     not given) save the whole window there as PNG, then close. `quit_after` alone closes after that long
     (finite and >= 0: `main.py gui` checks it).
     `train`: start training at once (smoke tests, README screenshots). `device`: where runs started from the
-    window train (`--device`; the player acts on the CPU).
+    window train (`--device`; the player acts on the CPU). `compare`: what `--compare` takes (agents/compare.py),
+    checked before the window opens (UserError, one line).
     """
     if QApplication.instance() is None and platform_is_xcb(os.environ):
         problem = xcb_problem(missing_libraries(XCB_LIBRARIES))
@@ -132,6 +138,8 @@ def run_gui(
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    if compare is not None:
+        compare = resolve_compare(compare, *_watched(scene, agent, preset, checkpoint, settings))
     window = MainWindow(
         scene,
         agent,
@@ -140,6 +148,7 @@ def run_gui(
         settings=settings,
         runs_root=runs_root,
         config_overrides={"device": device, **(config_overrides or {})},
+        compare=compare,
     )
     window.show()
     if train:
@@ -161,6 +170,25 @@ def run_gui(
         if not window.shutdown() and not window.wait_for_workers():
             outcome["code"] = outcome["code"] or 1
     return outcome["code"]
+
+
+def _watched(
+    scene: str | None,
+    agent: str | None,
+    preset: str | None,
+    checkpoint: str | None,
+    settings: QSettings | None,
+) -> tuple[str, str]:
+    """The scene and agent the window opens with (what `--compare` must fit): the checkpoint's, else the
+    choices given or restored as the window restores them."""
+    if checkpoint is not None:
+        config = config_from_dict(load_checkpoint(checkpoint)["config"], f"the checkpoint {checkpoint}")
+        return config.scene, config.agent
+    session = Session()
+    session.restore(
+        settings if settings is not None else QSettings(ORGANIZATION, APPLICATION), scene, agent, preset
+    )
+    return session.scene, session.agent
 
 
 def _finish(window: MainWindow, screenshot: str | None, outcome: dict[str, int]) -> None:

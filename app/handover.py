@@ -79,6 +79,14 @@ def cloned_trace(trace: StepTrace | None) -> StepTrace | None:
     )
 
 
+def published_step(step: PlayerStep) -> PlayerStep:
+    """`step` as the GUI may keep it: its traces (and its partner's) cloned, its task copied."""
+    partner = step.partner
+    if partner is not None:
+        partner = dataclasses.replace(partner, trace=cloned_trace(partner.trace), task=dict(partner.task))
+    return dataclasses.replace(step, trace=cloned_trace(step.trace), task=dict(step.task), partner=partner)
+
+
 def lite_trace(trace: StepTrace | None) -> StepTrace | None:
     """What the memory timeline needs of a step it does not draw attention for: cache sizes and writes."""
     if trace is None:
@@ -96,6 +104,9 @@ class StepRecord:
     trace: StepTrace | None  # full (cloned) for a published step, else sizes and writes only
     episode_start: bool
     new_trial: bool
+    # The step's reward, info and task, its traces left out (the episode signals plot every step, shown or not).
+    played: PlayerStep | None = None
+    partner_trace: StepTrace | None = None  # compare mode: the other agent's sizes and writes, as `trace`
 
 
 @dataclass
@@ -109,6 +120,7 @@ class PlayerView:
     frames: int  # frames published so far
     steps: int  # player steps taken when this view was published
     trials: list[MemoryTrial] = field(default_factory=list)  # whole trials' memory since the last take
+    partner_frame: np.ndarray | None = None  # compare mode: the other agent's frame of the same step
 
 
 class PlayerOutbox:
@@ -119,6 +131,7 @@ class PlayerOutbox:
         self._pending: list[StepRecord] = []  # steps not yet shown
         self._ready: list[StepRecord] = []  # steps up to the published one
         self._frame: np.ndarray | None = None
+        self._partner_frame: np.ndarray | None = None
         self._step: PlayerStep | None = None
         self._cleared = False
         self._full = False
@@ -148,18 +161,26 @@ class PlayerOutbox:
             self._step = None
             self._cleared = True
 
-    def publish(self, frame: np.ndarray | None, step: PlayerStep | None, steps: int) -> bool:
-        """Show `frame` and `step` (whose trace replaces the last pending record's); True: wake the GUI."""
+    def publish(
+        self,
+        frame: np.ndarray | None,
+        step: PlayerStep | None,
+        steps: int,
+        partner_frame: np.ndarray | None = None,
+    ) -> bool:
+        """Show `frame` and `step` (whose traces replace the last pending record's); True: wake the GUI."""
         with self._lock:
             if self._pending and step is not None:
                 last = self._pending[-1]
-                self._pending[-1] = dataclasses.replace(last, trace=step.trace)
+                partner_trace = last.partner_trace if step.partner is None else step.partner.trace
+                self._pending[-1] = dataclasses.replace(last, trace=step.trace, partner_trace=partner_trace)
             if any(r.new_trial for r in self._pending):
                 self._ready.clear()
             self._ready.extend(self._pending)
             self._pending.clear()
             if frame is not None:
                 self._frame = frame
+                self._partner_frame = partner_frame
                 self._frames += 1
             if step is not None:
                 self._step = step
@@ -180,7 +201,9 @@ class PlayerOutbox:
                 self._frames,
                 self._steps,
                 list(self._trials),
+                self._partner_frame,
             )
             self._trials.clear()
             self._ready, self._frame, self._step, self._cleared, self._full = [], None, None, False, False
+            self._partner_frame = None
             return view

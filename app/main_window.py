@@ -24,24 +24,34 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from agents.config import PRESETS, TrainConfig
 from agents.events import TrainingInfo
-from agents.player import PlayerStep
+from agents.player import COMPARE_DIVIDER_PX, PlayerStep
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
 from agents.run_log import read_metrics
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.attention import AttentionPanel
 from app.banner import Banner
+from app.compare_controller import CompareController
 from app.curves import CurvesPanel
 from app.dock_layout import add_dock, restore_window_layout, save_window_layout, size_docks_for_first_run
 from app.handover import error_text
 from app.media_controller import MediaController
 from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
-from app.player_display import FIRST_RENDER_SIZE, PlayerDisplay
+from app.player_display import FIRST_RENDER_SIZE, AgentPanels, PlayerDisplay
 from app.player_factories import architecture_key, fresh_player, pretrained_player
 from app.player_worker import PlayerInfo, PlayerWorker, RecordingState
 from app.run_controls import RunControls
@@ -49,12 +59,13 @@ from app.run_files import RunFiles
 from app.session import SPEEDS, Session
 from app.session_binding import bind_session, send_player_settings, show_check
 from app.shortcuts import install_shortcuts
+from app.signals_panel import SignalsPanel
 from app.task_editor import TaskEditor
 from app.task_edits import TaskEdits
 from app.trainer_worker import TrainerWorker
 from app.training_controller import TrainingController
 from app.viewport import Viewport
-from scenes.registry import SCENES
+from scenes.registry import SCENES, scene_class
 
 ORGANIZATION = "Engram"
 APPLICATION = "Engram"
@@ -98,6 +109,7 @@ class MainWindow(QMainWindow):
         runs_root: str | Path = "runs",
         config_overrides: dict[str, Any] | None = None,
         seed: int = 0,
+        compare: str | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Engram")
@@ -111,19 +123,27 @@ class MainWindow(QMainWindow):
 
         # ---------------------------------------------------------------------------------- widgets
         self.viewport = Viewport()
+        self.partner_viewport = Viewport()  # compare mode's second agent, beside the first
         self.banner = Banner()
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         central_layout.addWidget(self.banner)
-        central_layout.addWidget(self.viewport, 1)
+        views = QHBoxLayout()
+        views.setSpacing(COMPARE_DIVIDER_PX)
+        views.addWidget(self.viewport, 1)
+        views.addWidget(self.partner_viewport, 1)
+        central_layout.addLayout(views, 1)
         self.setCentralWidget(central)
 
         self.curves = CurvesPanel()
         self.attention = AttentionPanel()
         self.timeline = MemoryTimeline()
+        self.partner_attention = AttentionPanel()
+        self.partner_timeline = MemoryTimeline()
         self.memory = MemoryPanel()
+        self.signals = SignalsPanel()
         self.task_editor = TaskEditor()
         self.controls = RunControls(SCENES, AGENTS, PRESETS)
         controls_scroll = QScrollArea()
@@ -148,9 +168,23 @@ class MainWindow(QMainWindow):
             "timeline": add_dock(self, "timeline", "Memory timeline", self.timeline, right),
             "curves": add_dock(self, "curves", "Training curves", self.curves, bottom),
             "memory": add_dock(self, "memory", "Memory", self.memory, right),
+            "signals": add_dock(self, "signals", "Episode signals", self.signals, bottom),
+            "partner_attention": add_dock(
+                self, "partner_attention", "Attention", self.partner_attention, right
+            ),
+            "partner_timeline": add_dock(
+                self, "partner_timeline", "Memory timeline", self.partner_timeline, right
+            ),
         }
+        # Compare mode: each agent's panels one above the other, the watched agent's first.
+        for name in ("attention", "timeline"):
+            self.splitDockWidget(self.docks[name], self.docks[f"partner_{name}"], Qt.Orientation.Vertical)
         # A tab behind the timeline: one click away, and hidden (no probes, no memory handed over) until then.
-        self.tabifyDockWidget(self.docks["memory"], self.docks["timeline"])  # the second one is on top
+        # Tabbed into the timeline's place (the second dock joins the first's), the timeline's tab in front.
+        self.tabifyDockWidget(self.docks["timeline"], self.docks["memory"])
+        self.docks["timeline"].raise_()
+        # The episode signals in front of the training curves: adapting to an edit is what the window opens on.
+        self.tabifyDockWidget(self.docks["curves"], self.docks["signals"])
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
 
@@ -209,8 +243,9 @@ class MainWindow(QMainWindow):
             self.runs_root,
             controls=self.controls,
             viewport=self.viewport,
+            partner_viewport=self.partner_viewport,
             player=worker,
-            panels=(self.attention, self.timeline),
+            panels=(self.attention, self.timeline, self.signals),
             status_label=self._recording_status,
             status_bar=self.statusBar(),
             banner=self.banner,
@@ -222,13 +257,20 @@ class MainWindow(QMainWindow):
         self.display = PlayerDisplay(
             self.session,
             player=worker,
-            viewport=self.viewport,
-            attention=self.attention,
-            attention_dock=self.docks["attention"],
-            timeline=self.timeline,
-            timeline_dock=self.docks["timeline"],
+            panels=AgentPanels(
+                self.viewport, self.attention, self.docks["attention"], self.timeline, self.docks["timeline"]
+            ),
+            partner=AgentPanels(
+                self.partner_viewport,
+                self.partner_attention,
+                self.docks["partner_attention"],
+                self.partner_timeline,
+                self.docks["partner_timeline"],
+            ),
             memory=self.memory,
             memory_dock=self.docks["memory"],
+            signals=self.signals,
+            signals_dock=self.docks["signals"],
             media=self.media,
             player_status=self._player_status,
             is_closing=self.is_closing,
@@ -244,6 +286,18 @@ class MainWindow(QMainWindow):
             is_closing=self.is_closing,
             parent=self,
         )
+        self.compare = CompareController(
+            self.session,
+            controls=self.controls,
+            player=worker,
+            viewport=self.viewport,
+            partner_viewport=self.partner_viewport,
+            panel_docks=(self.docks["attention"], self.docks["timeline"]),
+            partner_docks=(self.docks["partner_attention"], self.docks["partner_timeline"]),
+            signals=self.signals,
+            banner=self.banner,
+            window=self,
+        )
         bind_session(self.session, self.controls, worker, self.media.update_media_label)
         c = self.controls
         c.scene_box.currentIndexChanged.connect(self._on_choice_changed)
@@ -255,15 +309,17 @@ class MainWindow(QMainWindow):
         c.reset_button.clicked.connect(self.reset_player)
         c.unpin_button.clicked.connect(worker.unpin_task)
         c.track_check.toggled.connect(worker.track_camera)
-        self.viewport.orbit.connect(worker.orbit_camera)
-        self.viewport.pan.connect(worker.pan_camera)
-        self.viewport.pan.connect(self._on_pan)
-        self.viewport.zoom.connect(worker.zoom_camera)
-        self.viewport.camera_reset.connect(self._on_camera_reset)
+        for viewport in (self.viewport, self.partner_viewport):  # compare mode: both views move together
+            viewport.orbit.connect(worker.orbit_camera)
+            viewport.pan.connect(worker.pan_camera)
+            viewport.pan.connect(self._on_pan)
+            viewport.zoom.connect(worker.zoom_camera)
+            viewport.camera_reset.connect(self._on_camera_reset)
         install_shortcuts(self)
 
         # ------------------------------------------------------------------------- restore & start
         self._restore(scene, agent, preset)
+        self.compare.compare_with(compare)  # before the first player is built: it is built with its partner
         self._on_playing_changed(False)
         self.media.update_media_label()
         if checkpoint is not None:
@@ -459,7 +515,10 @@ class MainWindow(QMainWindow):
             return
         self._player_info = info
         self._player_key = architecture_key(info.config)
-        self.display.begin_player(info.steps_per_trial)
+        self.display.begin_player(info.steps_per_trial, comparing=info.partner is not None)
+        scene = scene_class(info.config.scene)
+        self.signals.set_scene(scene.episode_signals, info.task_params, info.steps_per_trial)
+        self.compare.show_player(info)
         self.task_editor.set_schema(info.task_params, info.task)
         self.session.show_config(info.config)
         self.controls.track_check.setEnabled(info.camera)

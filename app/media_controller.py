@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QLabel, QStatusBar, QWidget
 
+from agents.player import side_by_side
 from app.banner import Banner
 from app.handover import error_text
 from app.media import panel_strip, save_png, timestamped
@@ -39,6 +40,7 @@ class MediaController(QObject):
         *,
         controls: RunControls,
         viewport: Viewport,
+        partner_viewport: Viewport,
         player: PlayerWorker,
         panels: Sequence[QWidget],
         status_label: QLabel,
@@ -53,6 +55,7 @@ class MediaController(QObject):
         self._runs_root = runs_root
         self._controls = controls
         self._viewport = viewport
+        self._partner_viewport = partner_viewport  # compare mode: the screenshot holds both, as recordings do
         self._player = player
         self._panels = tuple(panels)
         self._status_label = status_label
@@ -98,6 +101,9 @@ class MediaController(QObject):
     def screenshot(self, path: str | Path | None = None) -> Path | None:
         """Save the frame on screen (at its rendered resolution) as PNG; returns the path."""
         frame = self._viewport.grab_frame()
+        partner = self._partner_viewport.grab_frame() if self._partner_viewport.isVisible() else None
+        if frame is not None and partner is not None and partner.shape == frame.shape:
+            frame = side_by_side(frame, partner)
         if frame is None:
             self._status_bar.showMessage("no frame to save yet", 3000)
             return None

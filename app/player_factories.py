@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from agents.checkpoints import load_checkpoint
+from agents.compare import compared_agent
 from agents.config import TrainConfig, config_from_dict
 from agents.player import Player
 from agents.trainer import initial_agent, load_weights
@@ -81,3 +82,19 @@ def pretrained_player(path: str | Path, config: TrainConfig, seed: int = 0) -> P
 
     build.description = f"pretrained {config.agent} on {config.scene}"  # type: ignore[attr-defined]
     return build
+
+
+def attach_compared(player: Player, config: TrainConfig, source: str, compare: str, seed: int = 0) -> None:
+    """Compare mode: the agent `compare` names (agents/compare.py) acts beside `player` in lockstep, both
+    labelled. UserError (one line) if it cannot: a checkpoint of another scene, an unknown agent."""
+    compared = compared_agent(compare, config)
+    player.attach_partner(Player(compared.scene, compared.agent, seed=seed, label=compared.label))
+    player.label = f"{config.agent} ({source_label(source)})"
+
+
+def source_label(source: str) -> str:
+    """A player's source, short enough for a caption: a checkpoint path by its file name."""
+    if source.startswith("pretrained"):  # "pretrained, 6,003,200 env steps": the steps are in the status bar
+        return "pretrained"
+    path = Path(source)
+    return path.name if path.suffix == ".pt" or path.is_dir() else source

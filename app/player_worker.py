@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, Signal
 
 from agents.config import TrainConfig
 from agents.memory_watch import TrialRecorder
-from agents.player import Player, PlayerStep
+from agents.player import COMPARE_DIVIDER_PX, Player, PlayerStep, side_by_side
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.handover import (
     THREAD_PREFIX,
@@ -38,13 +38,14 @@ from app.handover import (
     PlayerOutbox,
     PlayerView,
     StepRecord,
-    cloned_trace,
     error_text,
     lite_trace,
+    published_step,
 )
-from app.player_factories import PlayerFactory, architecture_key
+from app.player_factories import PlayerFactory, architecture_key, attach_compared
 from scenes.base import Task, TaskParam
 from scenes.camera import UserCamera
+from scenes.errors import UserError
 from scenes.video import VideoWriter
 
 P = ParamSpec("P")
@@ -62,6 +63,8 @@ class PlayerInfo:
     camera: bool  # a MuJoCo scene: the mouse moves its camera
     checkpoint: dict[str, Any] | None  # the payload the weights came from (None: new or training weights)
     source: str  # "new agent", "training", or a checkpoint path
+    label: str = ""  # the agent, for the viewport's caption
+    partner: str | None = None  # compare mode: the other agent's label
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class PlayerWorker(QObject):
     playing_changed = Signal(bool)
     recording_changed = Signal(object)  # RecordingState
     failed = Signal(str)
+    compare_dropped = Signal(str)  # compare mode ended: the agent to compare could not join (the reason)
 
     def __init__(
         self, render_size: tuple[int, int] = (640, 480), max_render_fps: float = 60.0, seed: int = 0
@@ -105,6 +109,9 @@ class PlayerWorker(QObject):
         self._info: PlayerInfo | None = None
         self._architecture: tuple[Any, ...] = ()
         self._camera: UserCamera | None = None
+        self._factory: PlayerFactory | None = None  # what built the player (compare mode rebuilds it)
+        self._compare: str | None = None
+        self._partner_camera: UserCamera | None = None  # compare mode: the other agent's view
         self._playing = False
         self._pending_steps = 0
         self._period = 1.0 / 20.0
@@ -148,8 +155,15 @@ class PlayerWorker(QObject):
         return not self._thread.is_alive()
 
     def build(self, factory: PlayerFactory) -> None:
-        """Replace the player by `factory()`, called in the player thread (a recording in progress ends)."""
+        """Replace the player by `factory()`, called in the player thread (a recording in progress ends); in
+        compare mode with the compared agent acting beside it."""
         self._send(self._build, factory)
+
+    def set_compare(self, compare: str | None) -> None:
+        """Compare mode: the agent `compare` names (agents/compare.py) acts beside the player from a new trial,
+        for this player and every one built later; None ends compare mode. If it cannot join (a checkpoint of
+        another scene), the player goes on alone and `compare_dropped` says why."""
+        self._send(self._set_compare, compare)
 
     def play(self) -> None:
         self._send(self._set_playing, True)
@@ -321,6 +335,13 @@ class PlayerWorker(QObject):
     def _end_thread(self) -> None:
         self._stopping = True
 
+    def _set_compare(self, compare: str | None) -> None:
+        if compare == self._compare:
+            return
+        self._compare = compare
+        if self._factory is not None:
+            self._build(self._factory)
+
     def _build(self, factory: PlayerFactory) -> None:
         # Built before the old player closes: if this fails (a bad checkpoint), the old one keeps running.
         try:
@@ -328,6 +349,17 @@ class PlayerWorker(QObject):
         except Exception as error:
             self._fail(f"loading {getattr(factory, 'description', 'the agent')}", error)
             return
+        if self._compare is not None:
+            try:
+                attach_compared(player, config, source, self._compare, self.seed)
+            except UserError as error:  # the agent to compare does not fit this player: it goes on alone
+                self._compare = None
+                self.compare_dropped.emit(str(error))
+            except Exception as error:
+                player.close()
+                self._fail(f"loading {self._compare} to compare", error)
+                return
+        self._factory = factory
         self._finish_recording()
         self._close_player()
         self._outbox.clear_trial()
@@ -335,6 +367,7 @@ class PlayerWorker(QObject):
         self._player = player
         self._architecture = architecture_key(config)
         self._camera = UserCamera(player.env)
+        self._partner_camera = None if player.partner is None else UserCamera(player.partner.env)
         self._info = PlayerInfo(
             config=config,
             task_params=tuple(player.scene.task_params),
@@ -344,6 +377,8 @@ class PlayerWorker(QObject):
             camera=self._camera.supported,
             checkpoint=payload,
             source=source,
+            label=player.label or f"{config.agent} ({source})",
+            partner=None if player.partner is None else player.partner.label,
         )
         self._apply_speed()
         self._episode_start = True
@@ -435,6 +470,8 @@ class PlayerWorker(QObject):
         if self._camera is None or not self._camera.supported:
             return
         move(self._camera, *args)
+        if self._partner_camera is not None:  # compare mode: both views move together
+            move(self._partner_camera, *args)
         self._view_dirty = True
 
     def _start_recording(self, path: Path, panels_width: int) -> None:
@@ -443,7 +480,8 @@ class PlayerWorker(QObject):
             raise RuntimeError("nothing to record: no player is running")
         width, height = self._size
         self._record_panels = panels_width
-        size = (width + panels_width, height)
+        views = 1 if self._partner_camera is None else 2  # compare mode records both, side by side
+        size = (views * width + (views - 1) * COMPARE_DIVIDER_PX + panels_width, height)
         self._writer = VideoWriter(path, self._player.frame_rate, size)
         self._record_size = (width, height)
         self.recording_frames = 0
@@ -466,7 +504,7 @@ class PlayerWorker(QObject):
 
     def _close_player(self) -> None:
         player, self._player = self._player, None
-        self._camera = None
+        self._camera = self._partner_camera = None
         if player is not None:
             try:
                 player.close()
@@ -515,8 +553,20 @@ class PlayerWorker(QObject):
         step = player.step(trace=self._trace)
         self.steps += 1
         new_trial = step.step_in_trial == 0
+        partner = step.partner
         self._outbox.add(
-            StepRecord(step.step_in_trial, lite_trace(step.trace), self._episode_start, new_trial)
+            StepRecord(
+                step.step_in_trial,
+                lite_trace(step.trace),
+                self._episode_start,
+                new_trial,
+                played=dataclasses.replace(
+                    step,
+                    trace=None,
+                    partner=None if partner is None else dataclasses.replace(partner, trace=None),
+                ),
+                partner_trace=None if partner is None else lite_trace(partner.trace),
+            )
         )
         self._episode_start = step.episode_end
         self._last_step = step
@@ -543,15 +593,19 @@ class PlayerWorker(QObject):
         self._view_dirty = False  # before rendering: a render that raises is not retried in a loop
         width, height = self._record_size if self._writer is not None and self._record_size else self._size
         frame = camera.render(width, height)
+        partner_frame = None if self._partner_camera is None else self._partner_camera.render(width, height)
         if record and self._writer is not None:
-            self._writer.write(self._composite(frame))
+            both = frame if partner_frame is None else side_by_side(frame, partner_frame)
+            self._writer.write(self._composite(both))
             self.recording_frames = self._writer.frames
         step = self._last_step
         if step is not None:
-            step = dataclasses.replace(step, trace=cloned_trace(step.trace), task=dict(step.task))
+            step = published_step(step)
         self._earn_render_credit(time.monotonic())
         self._render_credit = max(0.0, self._render_credit - 1.0)
-        if self._outbox.publish(np.ascontiguousarray(frame), step, self.steps):
+        if partner_frame is not None:
+            partner_frame = np.ascontiguousarray(partner_frame)
+        if self._outbox.publish(np.ascontiguousarray(frame), step, self.steps, partner_frame):
             self.frame_ready.emit()
 
     def _composite(self, frame: np.ndarray) -> np.ndarray:

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.session import SPEEDS, speed_label
 
+PICK_FILE_TO_COMPARE = "checkpoint or run…"
+
 
 def _button(text: str, tip: str) -> QPushButton:
     button = QPushButton(text)
@@ -81,6 +83,10 @@ class RunControls(QWidget):
             "MuJoCo scenes: drag to orbit, right-drag to pan, wheel to zoom, double-click to reset"
         )
         self.track_check.setChecked(True)
+        self.compare_box = QComboBox()
+        self.compare_box.setToolTip(
+            "compare mode: a second agent acts beside this one in lockstep, on the same tasks and edits"
+        )
 
         self.open_checkpoint_button = _button("Open checkpoint…", "watch the agent stored in a checkpoint")
         self.save_checkpoint_button = _button(
@@ -129,6 +135,7 @@ class RunControls(QWidget):
         watch_buttons.addWidget(self.unpin_button, 2, 0, 1, 2)
         speed_form = QFormLayout()
         speed_form.addRow("Speed", self.speed_box)
+        speed_form.addRow("Compare with", self.compare_box)
         watch_layout = QVBoxLayout(watch)
         watch_layout.addLayout(watch_buttons)
         watch_layout.addLayout(speed_form)
@@ -158,3 +165,17 @@ class RunControls(QWidget):
 
     def speed(self) -> float | None:
         return self.speed_box.currentData()
+
+    def set_compare_choices(self, choices: list[tuple[str, str | None]], current: str | None) -> None:
+        """The compare picker's (label, what `--compare` takes) items, `current` selected (signals blocked: it
+        shows the session, it is not the user choosing). The last item opens a file dialog."""
+        box = self.compare_box
+        box.blockSignals(True)
+        box.clear()
+        for label, spec in choices:
+            box.addItem(label, spec)
+        if current is not None and box.findData(current) < 0:
+            box.addItem(current, current)  # a checkpoint or run opened to compare
+        box.addItem(PICK_FILE_TO_COMPARE, PICK_FILE_TO_COMPARE)
+        box.setCurrentIndex(max(0, box.findData(current)))
+        box.blockSignals(False)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from psygnal import evented
 
 from agents.config import PRESETS, TrainConfig, config_from_dict, resolve_config
+from agents.pretrained import pretrained_agents
 from agents.registry import AGENTS
 from agents.run_log import new_run_dir
 from agents.trainer import Trainer
@@ -70,6 +71,9 @@ class Session:
     media_dir: Path | None = None
     # Task parameters the next training run is pinned to (set before training starts).
     training_overrides: dict[str, Any] = field(default_factory=dict)
+    # Compare mode: what `--compare` takes (an agent id, a checkpoint or a run directory) acting beside the
+    # watched agent, or None. Not kept between launches: comparing is something asked for.
+    compare: str | None = None
     # The player's settings.
     speed: float | None = 1.0
     deterministic: bool = False
@@ -131,6 +135,15 @@ class Session:
         """Pin task parameters for the next training run (validated by the caller); returns all pinned."""
         self.training_overrides = {**self.training_overrides, **params}
         return self.training_overrides
+
+    def compare_choices(self) -> list[tuple[str, str | None]]:
+        """What the compare picker offers on the chosen scene, as (label, what `--compare` takes): nobody, then
+        the agents shipped pretrained for it, then the others (untrained)."""
+        shipped = {entry.agent for entry in pretrained_agents() if entry.scene == self.scene}
+        ordered = sorted(AGENTS, key=lambda agent: agent not in shipped)
+        return [("nobody", None)] + [
+            (f"{agent} ({'pretrained' if agent in shipped else 'untrained'})", agent) for agent in ordered
+        ]
 
     def media_target(self, runs_root: Path) -> Path:
         """Where screenshots and videos go: the chosen folder, else the run's videos/, else runs/media."""

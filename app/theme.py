@@ -24,6 +24,7 @@ INVALID_KEY = "#3a3a3a"  # keys outside this env's context (an unfilled TrMRL wi
 EPISODE_LINE = "#e8e8e8"  # episode boundaries
 SEGMENT_LINE = "#f2b872"  # Memo / RMT segment boundaries
 NOW_LINE = "#edc948"  # the step on screen
+EDIT_LINE = "#ffc400"  # task edits: agents.player.EDIT_COLOUR, the border a recording marks an edit with
 ERROR = "#d33c3c"
 
 

@@ -43,6 +43,7 @@ class Viewport(QWidget):
         self._shown_at: deque[float] = deque()
         self._drag: str | None = None  # "orbit" or "pan" while a button is held
         self._last_pos = QPoint()
+        self._caption = ""  # compare mode: which agent this view shows
         # Repaints the readout when frames stop arriving, so a paused player does not show a stale rate.
         self._fps_timer = QTimer(self)
         self._fps_timer.setInterval(500)
@@ -64,6 +65,12 @@ class Viewport(QWidget):
         self._image = QImage(frame.data, width, height, 3 * width, QImage.Format.Format_RGB888)
         self._serial += 1
         self.update()
+
+    def set_caption(self, text: str) -> None:
+        """A label drawn at the top of the view (compare mode names the agent each viewport shows)."""
+        if text != self._caption:
+            self._caption = text
+            self.update()
 
     def grab_frame(self) -> np.ndarray | None:
         """A copy of the frame on screen, at its own resolution (for screenshots); None before the first."""
@@ -121,6 +128,12 @@ class Viewport(QWidget):
         painter.fillRect(box, QColor(0, 0, 0, 150))
         painter.setPen(QColor(230, 230, 230))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{self.fps():.0f} fps")
+        if self._caption:
+            caption = painter.fontMetrics().boundingRect(self._caption).adjusted(-8, -3, 8, 3)
+            caption.moveTopLeft(QPoint(box.right() + 6, box.top()))
+            caption.setHeight(box.height())
+            painter.fillRect(caption, QColor(0, 0, 0, 150))
+            painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, self._caption)
         painter.end()
 
     # ------------------------------------------------------------------------------------------- mouse

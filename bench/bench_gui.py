@@ -13,11 +13,16 @@
    halfcheetah-vel, more than the viewport can show): the frames/s the viewport sustains while training
    (target >= 60), with that run's training ratio.
 
+4. With `--compare B`: the window in compare mode (issue 23), training off, two agents in lockstep at `--speed`
+   in two 640×480 viewports with every dock open (the partner's attention and timeline, the episode signals):
+   frames/s of each viewport (target >= 50) and the event-loop latency p95 (target <= 50 ms). Only this part
+   runs with `--compare-only`.
+
 Env-steps/s are whole iterations (rollout + PPO update) from the trainer's own metrics, the first one
 (warm-up) dropped. Run under a real X server or offscreen, with software GL as the targets assume:
 `xvfb-run -a python bench/bench_gui.py` or `QT_QPA_PLATFORM=offscreen python bench/bench_gui.py`
 [--scene halfcheetah-vel] [--agent trmrl] [--preset fast] [--num-envs N] [--env-worker on|off] [--seconds 60]
-[--speed 4|max] [--uncapped-speed 8] [--no-panels].
+[--speed 4|max] [--uncapped-speed 8] [--no-panels] [--compare rl2 [--compare-only]].
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ def gui_run(
     window.resize(1600, 1000)
     window.viewport.setFixedSize(640, 480)
     if not panels:
-        for name in ("attention", "timeline"):
+        for name in ("attention", "timeline", "signals"):
             window.docks[name].hide()
     window.show()
     window.set_speed(speed)
@@ -155,6 +160,103 @@ def gui_run(
     }
 
 
+def compare_run(config_args: dict, seconds: float, speed: float | None, root: Path, compare: str) -> dict:
+    """The window in compare mode with training off: both viewports' frames/s and the event-loop latency."""
+    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings = QSettings(str(root / "compare.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(
+        config_args["scene"],
+        config_args["agent"],
+        config_args["preset"],
+        settings=settings,
+        runs_root=root / "compare",
+        config_overrides=config_args.get("overrides") or {},
+        compare=compare,
+    )
+    window.resize(2600, 1300)  # two 640x480 viewports and every dock (Xvfb: -screen 0 2600x1300x24)
+    window.viewport.setFixedSize(640, 480)
+    window.partner_viewport.setFixedSize(640, 480)
+    window.show()
+    window.set_speed(speed)
+    lateness: list[float] = []
+    fps: list[tuple[float, float]] = []
+    clock = QElapsedTimer()
+    state = {"last": 0.0, "measuring": False}
+
+    def probe() -> None:
+        now = clock.nsecsElapsed() / 1e9
+        if state["measuring"]:
+            lateness.append(max(0.0, now - state["last"] - PROBE_MS / 1000))
+        state["last"] = now
+
+    def sample_fps() -> None:
+        if state["measuring"]:
+            fps.append((window.viewport.fps(), window.partner_viewport.fps()))
+
+    def start() -> None:
+        if not window.compare.comparing:  # still loading the agents: wait for both
+            QTimer.singleShot(500, start)
+            return
+        window.play()
+        QTimer.singleShot(3000, lambda: state.update(measuring=True))  # after a warm-up
+        QTimer.singleShot(round((3 + seconds) * 1000), app.quit)
+
+    probe_timer = QTimer()
+    probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
+    probe_timer.setInterval(PROBE_MS)
+    probe_timer.timeout.connect(probe)
+    fps_timer = QTimer()
+    fps_timer.setInterval(500)
+    fps_timer.timeout.connect(sample_fps)
+    clock.start()
+    probe_timer.start()
+    fps_timer.start()
+    QTimer.singleShot(1000, start)
+    app.exec()
+    probe_timer.stop()
+    fps_timer.stop()
+    frames = [window.viewport.grab_frame(), window.partner_viewport.grab_frame()]
+    labels = (window.player_info().label, window.player_info().partner) if window.player_info() else ("", "")
+    window.close()
+    window.wait_for_workers()
+    late_ms = 1000 * np.asarray(lateness or [0.0])
+    rates = np.asarray(fps or [(0.0, 0.0)])
+    return {
+        "fps": (float(rates[:, 0].mean()), float(rates[:, 1].mean())),
+        "p50": float(np.percentile(late_ms, 50)),
+        "p95": float(np.percentile(late_ms, 95)),
+        "frames": [f"{f.shape[1]}x{f.shape[0]}" if f is not None else "none" for f in frames],
+        "labels": labels,
+    }
+
+
+def print_table(rows: list[tuple[str, str, str, bool]]) -> None:
+    print(f"| {'measure':<32} | {'value':<28} | {'target':<9} | ok  |")
+    print(f"|{'-' * 34}|{'-' * 30}|{'-' * 11}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<32} | {value:<28} | {target:<9} | {'yes' if ok else 'NO':<3} |")
+
+
+def compare_rows(result: dict, speed: str) -> list[tuple[str, str, str, bool]]:
+    a, b = result["fps"]
+    return [
+        (
+            f"compare: frames/s, {result['labels'][0]}",
+            f"{a:.1f} ({result['frames'][0]}, x{speed})",
+            ">= 50",
+            a >= 50,
+        ),
+        (f"compare: frames/s, {result['labels'][1]}", f"{b:.1f} ({result['frames'][1]})", ">= 50", b >= 50),
+        ("compare: event-loop latency p50", f"{result['p50']:.1f} ms", "", True),
+        ("compare: event-loop latency p95", f"{result['p95']:.1f} ms", "<= 50 ms", result["p95"] <= 50),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,10 +285,12 @@ def main() -> int:
     parser.add_argument(
         "--uncapped-speed", type=float, default=8.0, help="player speed of the run without a render cap"
     )
+    parser.add_argument("--compare", metavar="B", help="also measure compare mode, with this second agent")
+    parser.add_argument("--compare-only", action="store_true", help="measure compare mode only")
     parser.add_argument(
         "--no-panels",
         action="store_true",
-        help="hide the attention and memory-timeline docks (what the panels cost the viewport)",
+        help="hide the attention, memory-timeline and episode-signals docks (what the panels cost the viewport)",
     )
     args = parser.parse_args()
     speed = None if args.speed == "max" else float(args.speed)
@@ -198,12 +302,20 @@ def main() -> int:
     print(
         f"# GUI speed: {args.agent} on {args.scene} ({args.preset}), player at {args.speed}, "
         f"GIL switch interval {args.switch_interval * 1000:g} ms in the GUI run"
-        f"{', attention and timeline docks hidden' if args.no_panels else ''}"
+        f"{', attention, timeline and signals docks hidden' if args.no_panels else ''}"
     )
     print(
         f"# {platform.node()} · {os.cpu_count()} CPUs · Qt platform {os.environ.get('QT_QPA_PLATFORM') or 'xcb'} · "
         f"MUJOCO_GL={os.environ['MUJOCO_GL']} · load average {os.getloadavg()[0]:.1f}"
     )
+    if args.compare_only:
+        if not args.compare:
+            parser.error("--compare-only needs --compare B")
+        with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
+            sys.setswitchinterval(args.switch_interval)
+            result = compare_run(config_args, args.seconds, speed, Path(tmp), args.compare)
+        print_table(compare_rows(result, args.speed))
+        return 0
     with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
         root = Path(tmp)
         before, n_before = headless_sps(config_args, args.seconds, root)
@@ -213,6 +325,7 @@ def main() -> int:
         free = gui_run(
             config_args, args.seconds, args.uncapped_speed, root, panels=not args.no_panels, uncapped=True
         )
+        compared = compare_run(config_args, args.seconds, speed, root, args.compare) if args.compare else None
         sys.setswitchinterval(switch_interval)
         after, n_after = headless_sps(config_args, args.seconds, root)
     base = (before + after) / 2
@@ -238,10 +351,9 @@ def main() -> int:
         ("event-loop latency p95, uncapped", f"{free['p95']:.1f} ms", "<= 50 ms", free["p95"] <= 50),
         ("ratio GUI / headless, uncapped", f"{free_ratio:.2f}", ">= 0.8", free_ratio >= 0.8),
     ]
-    print(f"| {'measure':<32} | {'value':<28} | {'target':<9} | ok  |")
-    print(f"|{'-' * 34}|{'-' * 30}|{'-' * 11}|-----|")
-    for name, value, target, ok in rows:
-        print(f"| {name:<32} | {value:<28} | {target:<9} | {'yes' if ok else 'NO':<3} |")
+    if compared is not None:
+        rows += compare_rows(compared, args.speed)
+    print_table(rows)
     print(f"(player steps taken: {gui['player_steps']} capped, {free['player_steps']} uncapped)")
     return 0
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from scenes.base import (
     BatchOfOneEnv,
+    EpisodeSignal,
     Scene,
     Split,
     Task,
@@ -319,6 +320,9 @@ class TwoArmedBandit(Scene):
     title: ClassVar[str] = "Two-armed bandit"
     paper: ClassVar[str] = "RL² (Duan et al. 2016) §5.1, with two arms"
     task_params: ClassVar[tuple[TaskParam, ...]] = BANDIT_TASK_PARAMS
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = (
+        EpisodeSignal("optimal", "better arm", kind="event"),
+    )
     episode_length: ClassVar[int] = BanditBatch.episode_length
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
     success_key: ClassVar[str | None] = "optimal"  # success rate = share of pulls on the best arm

@@ -28,6 +28,7 @@ import numpy as np
 from scenes.errors import UserError
 
 ParamKind = Literal["float", "int", "choice"]
+SignalKind = Literal["value", "event"]
 Split = Literal["train", "test", "ood"]
 Task = dict[str, Any]
 
@@ -102,6 +103,33 @@ class TaskParam:
         if self.default is not None:
             out["default"] = self.default
         return out
+
+
+@dataclass(frozen=True)
+class EpisodeSignal:
+    """A per-step quantity the task is about, read from the step's `info` and plotted over the trial by the
+    Episode signals panel: what the agent should track (a velocity, a distance to the goal) or what it should
+    make happen (a key picked up). The reward, its `reward_*` terms and the numeric task parameters are
+    plotted for every scene; a scene declares only these.
+
+    `info_key`: the info entry, one scalar per env. `target`: the task parameter the quantity should equal,
+    plotted beside it, so the gap is the tracking error. `kind`: "value" is drawn as a curve, "event" (a
+    boolean) as a mark at each step where it is true."""
+
+    info_key: str
+    label: str
+    unit: str = ""
+    target: str | None = None
+    kind: SignalKind = "value"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "info_key": self.info_key,
+            "label": self.label,
+            "unit": self.unit,
+            "target": self.target,
+            "kind": self.kind,
+        }
 
 
 def _number(value: str | int | float | np.bool_ | np.number) -> float | None:
@@ -407,6 +435,8 @@ class Scene(ABC):
     title: ClassVar[str]
     paper: ClassVar[str]
     task_params: ClassVar[tuple[TaskParam, ...]]
+    # What the task is about, per step, for the Episode signals panel (see EpisodeSignal).
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = ()
     episode_length: ClassVar[int]
     splits: ClassVar[tuple[Split, ...]] = ("train", "test")
     episodes_per_trial: ClassVar[int | None] = None
@@ -490,6 +520,7 @@ class Scene(ABC):
             "image_shape": list(self.image_shape) if self.image_shape else None,
             "options": [p.as_dict() for p in self.option_params],
             "task_params": [p.as_dict() for p in self.task_params],
+            "episode_signals": [s.as_dict() for s in self.episode_signals],
         }
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from scenes.base import (
     TIME_HORIZON,
     TRIAL_STEPS_MAX,
+    EpisodeSignal,
     Scene,
     Split,
     Task,
@@ -167,6 +168,11 @@ class DarkKeyToDoor(Scene):
         "(Grigsby et al. 2024) and Memo (Gupta et al. 2025)"
     )
     task_params: ClassVar[tuple[TaskParam, ...]] = DKTD_TASK_PARAMS
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = (
+        EpisodeSignal("has_key", "holding the key"),
+        EpisodeSignal("reached_key", "key", kind="event"),
+        EpisodeSignal("reached_door", "door", kind="event"),
+    )
     episode_length: ClassVar[int] = DarkKeyToDoorBatch.episode_length
     trial_steps: ClassVar[int | None] = 500
     # Longer trials test memory past the training context (Memo §5: evaluation at 2-8x the training trial).
@@ -242,6 +248,9 @@ class Darkroom(Scene):
     title: ClassVar[str] = "Dark Room (9×9)"
     paper: ClassVar[str] = "Laskin et al. 2022, In-context RL with Algorithm Distillation (arXiv 2210.14215)"
     task_params: ClassVar[tuple[TaskParam, ...]] = DARKROOM_TASK_PARAMS
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = (
+        EpisodeSignal("on_goal", "on the goal", kind="event"),
+    )
     episode_length: ClassVar[int] = DarkroomBatch.episode_length
     trial_steps: ClassVar[int | None] = 400
     option_params: ClassVar[tuple[TaskParam, ...]] = (_trial_steps_option(400), TRIAL_STEPS_MAX, TIME_HORIZON)

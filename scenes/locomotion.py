@@ -28,7 +28,7 @@ from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.spaces import Box
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam
+from scenes.base import EpisodeSignal, Scene, Split, Task, TaskEnv, TaskParam
 from scenes.rendering import FrameRenderer, Marker, tracking_camera
 
 TRMRL = "Melo, Transformers are Meta-Reinforcement Learners, ICML 2022"
@@ -38,7 +38,8 @@ EPISODE_LENGTH = 200
 class LocomotionEnv(TaskEnv):
     """A Gymnasium MuJoCo env with a task-dependent reward (`task_reward`) and a 200-step time limit.
 
-    `info` carries every reward term (`reward_*`), `x_velocity`, `y_velocity`, `x_position`, `y_position`.
+    `info` carries every reward term (`reward_*`), `x_velocity`, `y_velocity`, `x_position`, `y_position`, and
+    the task's own measures (`task_measures`: the velocity along the goal direction, the distance to the goal).
 
     The observation space is unbounded, (-inf, inf) per entry, as Gymnasium's own MuJoCo envs declare it:
     positions and velocities have no physical bound, so `check_env`'s infinite-bounds warnings are expected.
@@ -81,15 +82,22 @@ class LocomotionEnv(TaskEnv):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         action = np.asarray(action, dtype=np.float64)
         obs, _, terminated, _, sim_info = self.sim.step(action)
-        reward_terms = self.task_reward(sim_info, action)
+        measured = sim_info | self.task_measures(sim_info)
+        reward_terms = self.task_reward(measured, action)
         # Gymnasium's own reward terms (its forward reward, its weights) are replaced, not mixed in.
-        info = {k: v for k, v in sim_info.items() if not k.startswith("reward_")} | reward_terms
+        info = {k: v for k, v in measured.items() if not k.startswith("reward_")} | reward_terms
         self.elapsed_steps += 1
         truncated = self.elapsed_steps >= self.episode_length
         return obs.astype(np.float32), float(sum(reward_terms.values())), bool(terminated), truncated, info
 
+    def task_measures(self, info: Mapping[str, Any]) -> dict[str, float]:
+        """What the task is about, measured after the step (added to `info`, read by `task_reward` and plotted
+        by the Episode signals panel); none by default."""
+        return {}
+
     def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
-        """The task's reward terms (named `reward_*`); the step reward is their sum."""
+        """The task's reward terms (named `reward_*`) from `info` with the task's measures; the step reward is
+        their sum."""
         raise NotImplementedError
 
     def markers(self) -> list[Marker]:
@@ -151,9 +159,12 @@ class HalfCheetahDirEnv(HalfCheetahVelEnv):
 
     task_params = (TaskParam("direction", "choice", "+1 runs forward (+x), −1 backward", choices=(-1, 1)),)
 
+    def task_measures(self, info: Mapping[str, Any]) -> dict[str, float]:
+        return {"velocity_along_direction": self._task["direction"] * float(info["x_velocity"])}
+
     def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
         return {
-            "reward_forward": self._task["direction"] * float(info["x_velocity"]),
+            "reward_forward": float(info["velocity_along_direction"]),
             "reward_ctrl": -self.ctrl_cost_weight * float(np.sum(np.square(action))),
         }
 
@@ -181,11 +192,14 @@ class AntDirEnv(LocomotionEnv):
         # Ant-v5's own terms match PEARL/MAML's: ctrl 0.5, contact 5e-4 = 0.5·1e-3, healthy z in [0.2, 1].
         super().__init__(AntEnv(terminate_when_unhealthy=terminate_when_unhealthy), task, **kwargs)
 
-    def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
+    def task_measures(self, info: Mapping[str, Any]) -> dict[str, float]:
         angle = self._task["goal_angle"]
         velocity = math.cos(angle) * float(info["x_velocity"]) + math.sin(angle) * float(info["y_velocity"])
+        return {"velocity_along_direction": velocity}
+
+    def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
         return {
-            "reward_forward": velocity,
+            "reward_forward": float(info["velocity_along_direction"]),
             "reward_ctrl": float(info["reward_ctrl"]),
             "reward_contact": float(info["reward_contact"]),
             "reward_survive": float(info["reward_survive"]),
@@ -216,15 +230,18 @@ class AntGoalEnv(LocomotionEnv):
     def __init__(self, task: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(AntEnv(terminate_when_unhealthy=False, healthy_reward=0.0), task, **kwargs)
 
-    def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
+    def task_measures(self, info: Mapping[str, Any]) -> dict[str, float]:
         # The torso position is the free joint's qpos[0:2] after the step. PEARL reads get_body_com("torso"),
         # the same point as computed at the start of the last physics substep (MuJoCo updates kinematics
         # before integrating), a difference of one 0.01 s substep we do not reproduce.
         distance = abs(float(info["x_position"]) - self._task["goal_x"]) + abs(
             float(info["y_position"]) - self._task["goal_y"]
         )
+        return {"distance_to_goal": distance}
+
+    def task_reward(self, info: Mapping[str, Any], action: np.ndarray) -> dict[str, float]:
         return {
-            "reward_goal": -distance,
+            "reward_goal": -float(info["distance_to_goal"]),
             "reward_ctrl": -self.ctrl_cost_weight * float(np.sum(np.square(action))),
             "reward_contact": float(info["reward_contact"]),
         }
@@ -255,6 +272,7 @@ class HalfCheetahVel(LocomotionScene):
     id: ClassVar[str] = "halfcheetah-vel"
     title: ClassVar[str] = "HalfCheetah, target velocity"
     task_params = HalfCheetahVelEnv.task_params
+    episode_signals = (EpisodeSignal("x_velocity", "forward velocity", "m/s", target="target_velocity"),)
     splits: ClassVar[tuple[Split, ...]] = ("train", "test", "ood")
     env_class = HalfCheetahVelEnv
 
@@ -269,6 +287,7 @@ class HalfCheetahDir(LocomotionScene):
     id: ClassVar[str] = "halfcheetah-dir"
     title: ClassVar[str] = "HalfCheetah, forward or backward"
     task_params = HalfCheetahDirEnv.task_params
+    episode_signals = (EpisodeSignal("velocity_along_direction", "velocity along the direction", "m/s"),)
     env_class = HalfCheetahDirEnv
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:
@@ -284,6 +303,7 @@ class AntDir(LocomotionScene):
     id: ClassVar[str] = "ant-dir"
     title: ClassVar[str] = "Ant, walking direction"
     task_params = AntDirEnv.task_params
+    episode_signals = (EpisodeSignal("velocity_along_direction", "velocity along goal_angle", "m/s"),)
     option_params: ClassVar[tuple[TaskParam, ...]] = (
         TaskParam(
             "variant",
@@ -308,6 +328,7 @@ class AntGoal(LocomotionScene):
     title: ClassVar[str] = "Ant, walk to a goal"
     paper: ClassVar[str] = "Rakelly et al., PEARL, ICML 2019 (TrMRL side branch)"
     task_params = AntGoalEnv.task_params
+    episode_signals = (EpisodeSignal("distance_to_goal", "L1 distance to the goal", "m"),)
     env_class = AntGoalEnv
 
     def sample_task(self, rng: np.random.Generator, split: Split = "train") -> Task:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from scenes.base import Scene, Split, Task, TaskEnv, TaskParam, validate_task
+from scenes.base import EpisodeSignal, Scene, Split, Task, TaskEnv, TaskParam, validate_task
 from scenes.metaworld_env import MetaWorldTaskEnv, ML1TaskEnv, ML10TaskEnv, ML45TaskEnv
 from scenes.metaworld_tasks import (
     ALL_ENV_NAMES,
@@ -105,6 +105,11 @@ class _MetaWorldScene(Scene):
     episodes_per_trial: ClassVar[int | None] = 10
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "continuous"
     success_key: ClassVar[str | None] = "success"
+    # Meta-World's obj_to_target: the object's distance to the goal (the hand's on reach, which has no object).
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = (
+        EpisodeSignal("obj_to_target", "distance to the goal", "m"),
+        EpisodeSignal("success", "success", kind="event"),
+    )
     _env_class: ClassVar[type[MetaWorldTaskEnv]]
 
     @property

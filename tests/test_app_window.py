@@ -24,6 +24,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 
 from agents.checkpoints import load_checkpoint
+from agents.player import COMPARE_DIVIDER_PX
 from agents.pretrained import find_pretrained
 from agents.registry import AGENTS
 from agents.trainer import Trainer
@@ -35,9 +36,12 @@ from app.media import qimage_to_array
 from app.memory_panel import MemoryPanel
 from app.memory_timeline import MemoryTimeline
 from app.player_display import on_screen
+from app.run_controls import PICK_FILE_TO_COMPARE
 from app.task_editor import TaskEditor
 from scenes.registry import SCENES
 from scenes.video import read_video
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Bandit, "one-good" variant: one arm always pays, the other never; 10 pulls (= episodes) per trial.
 BANDIT = {"num_envs": 8, "scene_options": {"variant": "one-good"}}
@@ -136,7 +140,25 @@ def test_window_builds_with_every_panel_and_remembers_choices(
     make_window: MakeWindow, settings: QSettings
 ) -> None:
     window = make_window()
-    assert set(window.docks) == {"controls", "task", "attention", "timeline", "curves", "memory"}
+    assert set(window.docks) == {
+        "controls",
+        "task",
+        "attention",
+        "timeline",
+        "curves",
+        "memory",
+        "signals",
+    } | {
+        "partner_attention",
+        "partner_timeline",
+    }
+    # Compare mode's second agent: hidden, and its docks not offered, until two agents play.
+    assert not window.partner_viewport.isVisible() and not window.compare.comparing
+    assert not window.docks["partner_attention"].isVisible()
+    assert not window.docks["partner_timeline"].toggleViewAction().isEnabled()
+    # The episode signals in front of the training curves, one tab away.
+    assert window.tabifiedDockWidgets(window.docks["signals"]) == [window.docks["curves"]]
+    assert on_screen(window.docks["signals"]) and not on_screen(window.docks["curves"])
     assert isinstance(window.docks["memory"].widget(), MemoryPanel)
     # A tab behind the timeline: not on screen, so the player hands over no memory.
     assert window.tabifiedDockWidgets(window.docks["timeline"]) == [window.docks["memory"]]
@@ -263,6 +285,13 @@ def test_task_edit_mid_episode_reaches_the_env_at_the_next_step(make_window: Mak
     v = step.info["x_velocity"]
     assert step.info["reward_forward"] == pytest.approx(-abs(v - new))
     assert step.info["reward_forward"] != pytest.approx(-abs(v - old))
+    # The Episode signals dock marks the edit at that step, and its target curve jumps there.
+    window.display.refresh(both=True)  # every panel now, not the next in turn
+    assert window.signals.drawn_marks(0) == ([0], [3])
+    # (the editor shows the random start task to three decimals)
+    assert window.signals.lane(0).task_series("target_velocity").tolist() == pytest.approx(
+        [old] * 3 + [new], abs=1e-3
+    )
 
     # The mouse moves the MuJoCo camera (in the player thread), also while paused; a double-click resets it.
     still = window.viewport.grab_frame()
@@ -316,6 +345,38 @@ def test_recording_writes_an_mp4_with_the_panels_beside_the_frames(
     frame_width = window.viewport.grab_frame().shape[1]
     assert width > frame_width  # the panel strip right of the frame
     assert is_varied(frames[-1][:, :frame_width]) and is_varied(frames[-1][:, frame_width:])
+
+
+def test_compare_mode_keeps_two_agents_on_one_task_and_step_and_a_picker_ends_it(
+    make_window: MakeWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    window = make_window(compare="rl2")
+    qtbot.waitUntil(lambda: window.partner_viewport.grab_frame() is not None, timeout=WAIT_MS)
+    assert window.compare.comparing and window.partner_viewport.isVisible()
+    assert window.docks["partner_attention"].isVisible() and window.docks["partner_timeline"].isVisible()
+    assert window.docks["partner_attention"].windowTitle() == "Attention · rl2 (untrained)"
+    step = step_and_wait(qtbot, window)
+    assert step.partner is not None and step.partner.step_in_trial == step.step_in_trial == 0
+    apply_episode_edit(qtbot, window, p_arm0=0.9)  # the one task editor: both agents take the edit
+    step = step_and_wait(qtbot, window)
+    assert step.task["p_arm0"] == step.partner.task["p_arm0"] == 0.9 and step.partner.step_in_trial == 1
+    window.display.refresh(both=True)
+    assert len(window.signals.lane(1).steps) == len(window.signals.lane(0).steps) == 2  # both in one plot
+    shot = qimage_to_array(QImage(str(window.screenshot(tmp_path / "both.png"))))
+    frame = window.viewport.grab_frame()
+    assert shot.shape == (frame.shape[0], 2 * frame.shape[1] + COMPARE_DIVIDER_PX, 3)
+    # The picker: "nobody" ends compare mode; another scene's checkpoint is refused in the banner.
+    box = window.controls.compare_box
+    box.activated.emit(0)
+    qtbot.waitUntil(lambda: not window.compare.comparing, timeout=WAIT_MS)
+    assert not window.partner_viewport.isVisible() and window.session.compare is None
+    other = str(ROOT / "assets" / "pretrained" / "dark-key-to-door-memo.pt")
+    window.compare._pick_file = lambda: other
+    box.activated.emit(box.findData(PICK_FILE_TO_COMPARE))
+    qtbot.waitUntil(lambda: "not of bandit" in window.banner.text(), timeout=WAIT_MS)
+    assert window.banner.text() == f"--compare: {other} holds a memo agent of dark-key-to-door, not of bandit"
+    assert window.session.compare is None and not window.compare.comparing
+    assert box.currentText() == "nobody"
 
 
 def test_screenshots_are_not_blank_and_keys_drive_the_player(

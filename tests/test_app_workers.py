@@ -20,12 +20,18 @@ from test_trainer import tiny_config
 from tiny import TINY_MEMO
 
 from agents.base import StepTrace
+from agents.checkpoints import save_checkpoint
+from agents.config import resolve_config
 from agents.events import Failed, Finished, Message, Metrics, Started, Status, TrainerEvent, TrainingInfo
 from agents.memory_watch import MemoryTrial
+from agents.player import COMPARE_DIVIDER_PX
+from agents.trainer import initial_agent
 from app.handover import TRIALS_KEPT, PlayerOutbox, StepRecord
 from app.player_factories import architecture_key, fresh_player
 from app.player_worker import PlayerWorker
 from app.trainer_worker import TrainerWorker
+from scenes.registry import make_scene
+from scenes.video import read_video
 
 WAIT_MS = 20_000
 
@@ -92,6 +98,59 @@ def test_the_player_hands_over_each_whole_trial_memory_while_asked(qtbot: Any) -
     assert all(trial.readout.shape == (steps, width) for trial in trials)
     assert all(trial.summary is not None and trial.summary.shape[0] == steps for trial in trials)
     assert set(trials[0].task) == set(infos[0].task)
+
+
+def test_compare_mode_steps_renders_edits_and_records_both_agents_together(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    worker = PlayerWorker(render_size=(64, 48))
+    infos: list[Any] = []
+    dropped: list[str] = []
+    views: list[Any] = []
+    recordings: list[Any] = []
+    worker.ready.connect(infos.append)
+    worker.compare_dropped.connect(dropped.append)
+    worker.recording_changed.connect(recordings.append)
+    worker.frame_ready.connect(lambda: views.append(worker.take()))
+    worker.start()
+    try:
+        worker.set_compare("rl2")  # no rl2 ships for darkroom: an untrained one
+        worker.build(fresh_player(tiny_config(), seed=0))
+        qtbot.waitUntil(lambda: bool(infos), timeout=WAIT_MS)
+        assert infos[0].partner == "rl2 (untrained)" and infos[0].label.startswith("memo")
+        worker.start_recording(tmp_path / "both.mp4")
+        worker.step(5)
+        qtbot.waitUntil(lambda: worker.steps == 5, timeout=WAIT_MS)  # the queue's commands go before steps
+        worker.set_task({"goal_x": 2, "goal_y": 6})
+        worker.step(5)
+        qtbot.waitUntil(lambda: worker.steps == 10, timeout=WAIT_MS)
+        worker.stop_recording()
+        qtbot.waitUntil(lambda: len(recordings) == 2, timeout=WAIT_MS)
+        shown = [view for view in views if view is not None and view.step is not None]
+        last = shown[-1].step
+        assert last.partner is not None and last.partner.step_in_trial == last.step_in_trial == 9
+        assert last.task == last.partner.task == {"goal_x": 2, "goal_y": 6}
+        assert shown[-1].partner_frame.shape == shown[-1].frame.shape == (48, 64, 3)
+        records = [record for view in views if view is not None for record in view.records]
+        assert [r.played.partner.step_in_trial for r in records] == list(range(10))
+        assert all(r.partner_trace is not None for r in records)
+        frames, _ = read_video(recordings[-1].path)
+        assert len(frames) == 11 and frames[0].shape == (48, 2 * 64 + COMPARE_DIVIDER_PX, 3)
+        # A checkpoint of another scene cannot join: the player goes on alone, and says why in one line.
+        other = tmp_path / "bandit.pt"
+        config = resolve_config("bandit", "rl2", "fast")
+        agent = initial_agent(config, make_scene("bandit"))
+        save_checkpoint(
+            other,
+            {"scene": "bandit", "agent": "rl2", "config": config.to_dict(), "model": agent.state_dict()},
+        )
+        worker.set_compare(str(other))
+        qtbot.waitUntil(lambda: len(infos) == 2, timeout=WAIT_MS)
+        assert infos[1].partner is None
+        assert dropped == [f"--compare: {other} holds a rl2 agent of bandit, not of darkroom"]
+    finally:
+        worker.request_stop()
+        assert worker.join(10)
 
 
 def test_a_player_command_that_raises_is_reported_by_its_name_and_the_thread_goes_on(

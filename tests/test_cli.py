@@ -149,6 +149,7 @@ def test_agents_json_lists_every_agent_with_documented_hyperparameters() -> None
 
 
 CHEETAH = str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt")
+DKTD = str(ROOT / "assets" / "pretrained" / "dark-key-to-door-memo.pt")
 
 
 @pytest.mark.parametrize(
@@ -168,6 +169,10 @@ CHEETAH = str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt")
         (("train", "--scene", "bandit", "--agent", "mlp", "--seed", "-3"), "seed must be in [0, 4294967295], got -3"),
         (("train", "--scene", "bandit", "--agent", "mlp", "--steps", "1e9"), "argument --steps: invalid int value: '1e9'"),
         (("train", "--config", str(ROOT / "tests")), f"config file {ROOT / 'tests'} is a directory"),
+        (("record", "--checkpoint", CHEETAH, "--out", "x.mp4", "--compare", DKTD), f"--compare: {DKTD} holds a memo agent of dark-key-to-door, not of halfcheetah-vel"),
+        (("record", "--checkpoint", CHEETAH, "--out", "x.mp4", "--compare", "nobody"), "--compare expects an agent (trmrl, memo, fct, rmt, rl2, mlp) or a checkpoint file or run directory, got 'nobody'"),
+        (("gui", "--checkpoint", CHEETAH, "--compare", DKTD), f"--compare: {DKTD} holds a memo agent of dark-key-to-door, not of halfcheetah-vel"),
+        (("gui", "--scene", "bandit", "--agent", "mlp", "--compare"), "--compare: no other agent ships pretrained for bandit"),
     ],
 )  # fmt: skip
 def test_bad_flag_values_name_the_flag_and_the_value_in_one_line(

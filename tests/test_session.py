@@ -136,3 +136,19 @@ def test_pinned_training_tasks_accumulate() -> None:
         "target_velocity": 2.0,
         "other": 3,
     }
+
+
+def test_compare_choices_offer_the_scenes_shipped_agents_first_and_compare_is_not_saved() -> None:
+    session = Session()
+    choices = session.compare_choices()
+    assert choices[0] == ("nobody", None)
+    assert choices[1:3] == [("trmrl (pretrained)", "trmrl"), ("rl2 (pretrained)", "rl2")]
+    assert ("memo (untrained)", "memo") in choices
+    session.choose(scene="dark-key-to-door")
+    assert session.compare_choices()[1] == ("memo (pretrained)", "memo")
+    session.compare = "rl2"
+    store = DictStore({})
+    session.save(store)
+    restored = Session()
+    restored.restore(store)
+    assert restored.compare is None  # comparing is asked for at each launch

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from scenes.base import BatchOfOneEnv, Scene, Split, Task, TaskParam, splitmix64
+from scenes.base import BatchOfOneEnv, EpisodeSignal, Scene, Split, Task, TaskParam, splitmix64
 from scenes.objnav.batch import ObjNavBatch
 from scenes.objnav.spec import ANY_GOAL, OBJNAV_OPTIONS, OBJNAV_TASK_PARAMS, camera_image_shape
 
@@ -39,6 +39,11 @@ class ObjectNavigationScene(Scene):
     action_kind: ClassVar[Literal["discrete", "continuous"]] = "discrete"
     success_key: ClassVar[str | None] = "success"
     score_keys: ClassVar[tuple[str, ...]] = ("spl",)
+    episode_signals: ClassVar[tuple[EpisodeSignal, ...]] = (
+        EpisodeSignal("distance_to_goal", "distance to the goal", "m"),
+        EpisodeSignal("success", "success", kind="event"),
+        EpisodeSignal("collided", "collision", kind="event"),
+    )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
