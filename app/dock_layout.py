@@ -22,6 +22,17 @@ def add_dock(
     return dock
 
 
+def tab_docks_for_first_run(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """The first-run tab groups, made once the window is shown: tabbed before, Qt (6.12) left the second
+    group's first tab bar behind, drawn where the group had been (over the task editor) for good."""
+    # The episode signals in front of the training curves: adapting to an edit is what the window opens on.
+    window.tabifyDockWidget(docks["curves"], docks["signals"])
+    # A tab behind the timeline: one click away, and hidden (no probes, no memory handed over) until then.
+    # Tabbed into the timeline's place (the second dock joins the first's), the timeline's tab in front.
+    window.tabifyDockWidget(docks["timeline"], docks["memory"])
+    docks["timeline"].raise_()
+
+
 def size_docks_for_first_run(window: QMainWindow, docks: dict[str, QDockWidget], controls: QWidget) -> None:
     """The first-run layout: the viewport gets the most room (docks only get sizes once shown). `controls`:
     the run controls' form, shown whole."""

@@ -46,7 +46,13 @@ from app.attention import AttentionPanel
 from app.banner import Banner
 from app.compare_controller import CompareController
 from app.curves import CurvesPanel
-from app.dock_layout import add_dock, restore_window_layout, save_window_layout, size_docks_for_first_run
+from app.dock_layout import (
+    add_dock,
+    restore_window_layout,
+    save_window_layout,
+    size_docks_for_first_run,
+    tab_docks_for_first_run,
+)
 from app.handover import error_text
 from app.media_controller import MediaController
 from app.memory_panel import MemoryPanel
@@ -179,12 +185,7 @@ class MainWindow(QMainWindow):
         # Compare mode: each agent's panels one above the other, the watched agent's first.
         for name in ("attention", "timeline"):
             self.splitDockWidget(self.docks[name], self.docks[f"partner_{name}"], Qt.Orientation.Vertical)
-        # A tab behind the timeline: one click away, and hidden (no probes, no memory handed over) until then.
-        # Tabbed into the timeline's place (the second dock joins the first's), the timeline's tab in front.
-        self.tabifyDockWidget(self.docks["timeline"], self.docks["memory"])
-        self.docks["timeline"].raise_()
-        # The episode signals in front of the training curves: adapting to an edit is what the window opens on.
-        self.tabifyDockWidget(self.docks["curves"], self.docks["signals"])
+        # The docks' tab groups are made when the window is first shown (tab_docks_for_first_run).
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
 
@@ -333,6 +334,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._needs_default_layout:
             self._needs_default_layout = False
+            tab_docks_for_first_run(self, self.docks)
             # The window as context: a call still pending when the window goes is dropped.
             QTimer.singleShot(
                 0, self, functools.partial(size_docks_for_first_run, self, self.docks, self.controls)

@@ -36,10 +36,14 @@ from app.theme import EDIT_LINE, EPISODE_LINE, RUN_COLORS, nice_ceiling
 from scenes.base import EpisodeSignal, TaskParam
 
 REWARD_COLOR = "#e8e8e8"
+TARGET_LIGHTER = 160  # a target's dashed line: its quantity's colour, this much lighter (QColor.lighter)
 LANE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine)  # lane 0, lane 1 (compare mode)
 ERROR_STEPS = 20  # the tracking error in the caption: mean |value - target| over the newest this many points
 _AXIS_WIDTH = 72  # every plot's left axis, so the plots' x axes line up; room for an event row's name
 _LEGEND_BRUSH = (0, 0, 0, 170)
+_LEGEND_COLUMNS = 4
+_LEGEND_MARGIN_PX = 8  # between the legend's bottom and the data's top
+_MAX_HEADROOM = 0.6  # at most this fraction of a plot's height is kept free for its legend
 _LANE_1_ROW_OFFSET = -0.3  # lane 1's event dots sit just below lane 0's row
 
 
@@ -114,6 +118,8 @@ class SignalsPanel(QWidget):
         self._draw_reward_range()
         if self._tracked is not None:
             self._set_y_range(self._tracked, *_data_range(self._tracked_arrays()))
+        if self._task_plot is not None:
+            self._set_y_range(self._task_plot, 0.0, 1.0)
         self._info.setText(self._caption())
 
     # --------------------------------------------------------------------------------------- building
@@ -139,7 +145,8 @@ class SignalsPanel(QWidget):
         self._targets: dict[str, pg.PlotDataItem] = {}  # task parameter -> its dashed curve
         if values:
             self._tracked = plot = self._add_plot(plots, 3)
-            plot.setLabel("left", "tracked")
+            units = {s.unit for s in values}
+            plot.setLabel("left", units.pop() if len(units) == 1 and "" not in units else "tracked")
             for i, signal in enumerate(values):
                 color = RUN_COLORS[i % len(RUN_COLORS)]
                 for lane in range(len(self._labels)):
@@ -147,11 +154,15 @@ class SignalsPanel(QWidget):
                         plot, color, lane, self._lane_name(_with_unit(signal.label, signal.unit), lane)
                     )
                 if signal.target is not None:
+                    # Lighter and under the quantity: once the agent tracks it, the two lines coincide.
                     self._targets[signal.target] = item = pg.PlotDataItem(
-                        pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                        pen=pg.mkPen(
+                            pg.mkColor(color).lighter(TARGET_LIGHTER), width=2, style=Qt.PenStyle.DashLine
+                        ),
                         connect="finite",
                         name=f"{signal.target} (target)",
                     )
+                    item.setZValue(-1)
                     plot.addItem(item)
 
         self._events: dict[tuple[int, str], pg.ScatterPlotItem] = {}
@@ -179,7 +190,7 @@ class SignalsPanel(QWidget):
         if scaled:
             self._task_plot = plot = self._add_plot(plots, 1)
             plot.setLabel("left", "task (of range)")
-            plot.setYRange(-0.05, 1.05, padding=0)
+            plot.setYRange(0, 1, padding=0)  # from the first refresh on, with room for the legend
             for i, param in enumerate(scaled):
                 color = RUN_COLORS[(len(values) + len(events) + i) % len(RUN_COLORS)]
                 self._task_items[param.name] = self._curve(plot, color, 0, param.name)
@@ -221,7 +232,7 @@ class SignalsPanel(QWidget):
         plot.setMenuEnabled(False)
         plot.getAxis("left").setWidth(_AXIS_WIDTH)
         plot.getAxis("bottom").setStyle(showValues=False)
-        plot.addLegend(offset=(-8, 4), colCount=2, brush=pg.mkBrush(*_LEGEND_BRUSH))
+        plot.addLegend(offset=(-8, 4), colCount=_LEGEND_COLUMNS, brush=pg.mkBrush(*_LEGEND_BRUSH))
         # No grid: translucent grid lines dominated the timeline panel's software-rendered redraws.
         plots.append(plot)
         return plot
@@ -295,9 +306,13 @@ class SignalsPanel(QWidget):
         return arrays + [_task_series(self._lanes[0], param) for param in self._targets]
 
     def _set_y_range(self, plot: pg.PlotItem, low: float, high: float) -> None:
-        """Nice bounds that change only when the data crosses one: re-laying out an axis at every redraw is
-        a large part of a software-rendered paint (app.theme.nice_ceiling)."""
-        bounds = _nice_bounds(low, high)
+        """[low, high] and room above for the legend (the curves of a tracked quantity, and of a reward near its
+        best, run along the top), in nice bounds that change only when the data crosses one: re-laying out an
+        axis at every redraw is a large part of a software-rendered paint (app.theme.nice_ceiling)."""
+        legend = plot.legend.boundingRect().height() + _LEGEND_MARGIN_PX if plot.legend.items else 0.0
+        height = plot.getViewBox().height()
+        room = min(_MAX_HEADROOM, legend / height) if height > 0 else _MAX_HEADROOM / 2
+        bounds = _nice_bounds(low, high + (high - low or 1.0) * room / (1 - room))
         if self._y_ranges.get(id(plot)) != bounds:
             self._y_ranges[id(plot)] = bounds
             plot.setYRange(*bounds, padding=0)

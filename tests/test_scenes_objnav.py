@@ -328,6 +328,7 @@ def test_gym_env_and_viewport_frame() -> None:
     env.close()
 
 
+@pytest.mark.slow  # a minute of training: `make test-all`
 def test_a_memory_agent_learns_to_navigate_a_tiny_apartment() -> None:
     """PPO on a GRU (RL²) agent with the CNN, in one small fixed apartment, beats a uniform random policy on
     the same trials within ~20 s. The random reference is measured here, not assumed."""
