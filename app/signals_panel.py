@@ -9,7 +9,9 @@ From top to bottom, on one trial-step axis (plots a scene has nothing for are le
   a layout seed and a goal coordinate share one axis), their values in the legend;
 - the reward and its `reward_*` terms.
 Vertical ticks across every plot mark episode starts (dashed) and task edits (amber, the colour of a recording's
-edit border).
+edit border). The legend is a line of coloured names above the plots rather than pyqtgraph's legends in them: in
+a dock 250 px high those covered a third of each plot, just where a well-tracked quantity and a near-best reward
+run.
 
 Compare mode: `set_lanes` with two labels draws the other agent (lane 1: the partner's steps) dotted in the same
 colours: its tracked quantities, events (hollow dots, just below lane 0's) and reward. Its targets, task
@@ -22,6 +24,8 @@ tick, redraws with `setData` on items made once per scene, and only when a step 
 
 from __future__ import annotations
 
+import functools
+import html
 import math
 from collections.abc import Sequence
 
@@ -36,14 +40,14 @@ from app.theme import EDIT_LINE, EPISODE_LINE, RUN_COLORS, nice_ceiling
 from scenes.base import EpisodeSignal, TaskParam
 
 REWARD_COLOR = "#e8e8e8"
+LEGEND_TEXT = "#c8c8c8"
 TARGET_LIGHTER = 160  # a target's dashed line: its quantity's colour, this much lighter (QColor.lighter)
 LANE_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine)  # lane 0, lane 1 (compare mode)
 ERROR_STEPS = 20  # the tracking error in the caption: mean |value - target| over the newest this many points
 _AXIS_WIDTH = 72  # every plot's left axis, so the plots' x axes line up; room for an event row's name
-_LEGEND_BRUSH = (0, 0, 0, 170)
-_LEGEND_COLUMNS = 4
-_LEGEND_MARGIN_PX = 8  # between the legend's bottom and the data's top
-_MAX_HEADROOM = 0.6  # at most this fraction of a plot's height is kept free for its legend
+# How the legend draws a curve's line: solid, dashed (a target), dotted (lane 1).
+_GLYPHS = {Qt.PenStyle.SolidLine: "━━", Qt.PenStyle.DashLine: "╺╸╺╸", Qt.PenStyle.DotLine: "┅┅"}
+_TICK_LABEL_PX = 18  # a y label's height and the gap to the next
 _LANE_1_ROW_OFFSET = -0.3  # lane 1's event dots sit just below lane 0's row
 
 
@@ -59,11 +63,18 @@ class SignalsPanel(QWidget):
         self._lanes: list[TrialSignals] = [TrialSignals()]
         self._drawn: list[int] = [-1]  # per lane, the TrialSignals.version drawn
         self._info = QLabel()
-        self._info.setWordWrap(True)  # a long caption must not set the dock's minimum width
+        self._legend = QLabel()
+        for label in (self._info, self._legend):
+            label.setWordWrap(True)  # a long caption must not set the dock's minimum width
+        self._legend.setTextFormat(Qt.TextFormat.RichText)
+        # On the plots' black, where the light curves (the reward's) show, and read as part of the plots.
+        self._legend.setStyleSheet(f"background: black; color: {LEGEND_TEXT}; padding: 2px 6px")
         self._graphics = pg.GraphicsLayoutWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
         layout.addWidget(self._info)
+        layout.addWidget(self._legend)
         layout.addWidget(self._graphics, 1)
         self._build()
 
@@ -80,7 +91,7 @@ class SignalsPanel(QWidget):
 
     def set_lanes(self, labels: Sequence[str]) -> None:
         """One lane (the watched agent) or two (compare mode: the partner's steps go to lane 1); `labels` name
-        them in the caption and the legends. The trial so far is forgotten."""
+        them in the caption and the legend. The trial so far is forgotten."""
         if not 1 <= len(labels) <= 2:
             raise ValueError(f"the signals panel draws one or two lanes, got {len(labels)}")
         self._labels = list(labels)
@@ -118,9 +129,10 @@ class SignalsPanel(QWidget):
         self._draw_reward_range()
         if self._tracked is not None:
             self._set_y_range(self._tracked, *_data_range(self._tracked_arrays()))
-        if self._task_plot is not None:
-            self._set_y_range(self._task_plot, 0.0, 1.0)
         self._info.setText(self._caption())
+        legend = self._legend_html()
+        if legend != self._legend.text():
+            self._legend.setText(legend)
 
     # --------------------------------------------------------------------------------------- building
 
@@ -137,7 +149,8 @@ class SignalsPanel(QWidget):
         events = [s for s in self._signals if s.kind == "event"]
         targets = {s.target for s in values if s.target is not None}
         scaled = [p for p in self._params.values() if _scale(p) is not None and p.name not in targets]
-        plots: list[pg.PlotItem] = []
+        self._plots: list[pg.PlotItem] = []  # top to bottom
+        plots = self._plots
         self._y_ranges: dict[int, tuple[float, float]] = {}
 
         self._tracked: pg.PlotItem | None = None
@@ -146,7 +159,8 @@ class SignalsPanel(QWidget):
         if values:
             self._tracked = plot = self._add_plot(plots, 3)
             units = {s.unit for s in values}
-            plot.setLabel("left", units.pop() if len(units) == 1 and "" not in units else "tracked")
+            if len(units) == 1 and "" not in units:
+                plot.setLabel("left", units.pop())
             for i, signal in enumerate(values):
                 color = RUN_COLORS[i % len(RUN_COLORS)]
                 for lane in range(len(self._labels)):
@@ -185,18 +199,15 @@ class SignalsPanel(QWidget):
                     self._events[lane, signal.info_key] = item
 
         self._task_items: dict[str, pg.PlotDataItem] = {}
-        self._task_shown: dict[str, float] = {}  # the value each legend entry names now
-        self._task_plot: pg.PlotItem | None = None
+        self._task_shown: dict[str, str] = {}  # the legend's name of each task curve: the value it is at
         if scaled:
-            self._task_plot = plot = self._add_plot(plots, 1)
-            plot.setLabel("left", "task (of range)")
-            plot.setYRange(0, 1, padding=0)  # from the first refresh on, with room for the legend
+            plot = self._add_plot(plots, 1)
+            plot.setYRange(-0.05, 1.05, padding=0)
             for i, param in enumerate(scaled):
                 color = RUN_COLORS[(len(values) + len(events) + i) % len(RUN_COLORS)]
                 self._task_items[param.name] = self._curve(plot, color, 0, param.name)
 
         self._reward = self._add_plot(plots, 2)
-        self._reward.setLabel("left", "reward")
         self._reward.setLabel("bottom", "trial step")
         self._reward.getAxis("bottom").setStyle(showValues=True)
         self._reward_items: dict[tuple[int, str], pg.PlotDataItem] = {}
@@ -230,9 +241,14 @@ class SignalsPanel(QWidget):
         plot = self._graphics.addPlot(row=len(plots), col=0)
         self._graphics.ci.layout.setRowStretchFactor(len(plots), stretch)
         plot.setMenuEnabled(False)
+        # No axis titles but a unit (the legend names the curves, and a title is taller than a plot in a low
+        # dock), and as many y labels as the plot's height holds (pyqtgraph's own spacing overlapped them).
         plot.getAxis("left").setWidth(_AXIS_WIDTH)
+        view = plot.getViewBox()
+        fit = functools.partial(_fit_y_ticks, plot)
+        view.sigResized.connect(fit)
+        view.sigYRangeChanged.connect(fit)
         plot.getAxis("bottom").setStyle(showValues=False)
-        plot.addLegend(offset=(-8, 4), colCount=_LEGEND_COLUMNS, brush=pg.mkBrush(*_LEGEND_BRUSH))
         # No grid: translucent grid lines dominated the timeline panel's software-rendered redraws.
         plots.append(plot)
         return plot
@@ -278,13 +294,8 @@ class SignalsPanel(QWidget):
             series = lane.task_series(name)
             low, high = _scale(self._params[name]) or (0.0, 1.0)
             item.setData(steps, (series - low) / (high - low))
-            value = float(series[-1]) if series.size else math.nan
-            if self._task_shown.get(name) != value and self._task_plot is not None:
-                self._task_shown[name] = value
-                label = self._task_plot.legend.getLabel(item)
-                if label is not None:
-                    unit = f" {self._params[name].unit}" if self._params[name].unit else ""
-                    label.setText(f"{name} = {value:.3g}{unit}")
+            unit = f" {self._params[name].unit}" if self._params[name].unit else ""
+            self._task_shown[name] = f"{name} = {float(series[-1]):.3g}{unit}" if series.size else name
 
     def _draw_reward_terms(self, lane: TrialSignals, steps: np.ndarray) -> None:
         """Lane 0's reward terms: a curve per `reward_*` info key, made the first time the key is seen."""
@@ -306,13 +317,9 @@ class SignalsPanel(QWidget):
         return arrays + [_task_series(self._lanes[0], param) for param in self._targets]
 
     def _set_y_range(self, plot: pg.PlotItem, low: float, high: float) -> None:
-        """[low, high] and room above for the legend (the curves of a tracked quantity, and of a reward near its
-        best, run along the top), in nice bounds that change only when the data crosses one: re-laying out an
-        axis at every redraw is a large part of a software-rendered paint (app.theme.nice_ceiling)."""
-        legend = plot.legend.boundingRect().height() + _LEGEND_MARGIN_PX if plot.legend.items else 0.0
-        height = plot.getViewBox().height()
-        room = min(_MAX_HEADROOM, legend / height) if height > 0 else _MAX_HEADROOM / 2
-        bounds = _nice_bounds(low, high + (high - low or 1.0) * room / (1 - room))
+        """Nice bounds that change only when the data crosses one: re-laying out an axis at every redraw is
+        a large part of a software-rendered paint (app.theme.nice_ceiling)."""
+        bounds = _nice_bounds(low, high)
         if self._y_ranges.get(id(plot)) != bounds:
             self._y_ranges[id(plot)] = bounds
             plot.setYRange(*bounds, padding=0)
@@ -334,11 +341,26 @@ class SignalsPanel(QWidget):
                     text += f" · |{signal.label} − {signal.target}| {error:.3g} {signal.unit}".rstrip()
             parts.append(self._lane_prefix(index) + text)
         if len(self._lanes) == 2:
-            parts.append(f"solid: {self._labels[0] or 'lane 0'}, dotted: {self._labels[1] or 'lane 1'}")
+            first, second = (label or f"lane {i}" for i, label in enumerate(self._labels))
+            parts.append(f"solid lines and filled dots: {first} · dotted and hollow: {second}")
         return "\n".join(parts)
 
     def _lane_prefix(self, index: int) -> str:
         return f"{self._labels[index]}: " if len(self._lanes) > 1 and self._labels[index] else ""
+
+    def _legend_html(self) -> str:
+        """Every curve's name in its colour after a sample of its line; a task parameter's with its value."""
+        entries = []
+        for plot in self._plots:
+            for item in plot.listDataItems():
+                name = item.name()
+                if not name:
+                    continue
+                pen = item.opts["pen"]
+                glyph = _GLYPHS.get(pen.style(), _GLYPHS[Qt.PenStyle.SolidLine])
+                shown = html.escape(self._task_shown.get(name, name))
+                entries.append(f'<span style="color:{pen.color().name()}">{glyph}</span>&nbsp;{shown}')
+        return " &nbsp; ".join(entries)
 
 
 class _TickSet:
@@ -378,6 +400,15 @@ def _scale(param: TaskParam) -> tuple[float, float] | None:
     else:
         low, high = float(param.low or 0.0), float(param.high or 0.0)
     return (low, high) if high > low else None
+
+
+def _fit_y_ticks(plot: pg.PlotItem, *_: object) -> None:
+    """Y labels on a 1-2-5 spacing, as many as fit the plot's height (a signal's `sigResized` passes the view
+    box and `sigYRangeChanged` the range: both unused)."""
+    low, high = plot.getViewBox().viewRange()[1]
+    labels = max(1, min(5, int(plot.getViewBox().height() // _TICK_LABEL_PX)))
+    spacing = nice_ceiling((high - low) / labels) if high > low else 1.0
+    plot.getAxis("left").setTickSpacing(spacing, spacing)
 
 
 def _with_unit(label: str, unit: str) -> str:

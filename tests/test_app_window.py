@@ -21,7 +21,7 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QPushButton, QTabBar
 
 from agents.checkpoints import load_checkpoint
 from agents.player import COMPARE_DIVIDER_PX
@@ -159,6 +159,11 @@ def test_window_builds_with_every_panel_and_remembers_choices(
     # The episode signals in front of the training curves, one tab away.
     assert window.tabifiedDockWidgets(window.docks["signals"]) == [window.docks["curves"]]
     assert on_screen(window.docks["signals"]) and not on_screen(window.docks["curves"])
+    # One tab bar per group: docks tabbed before the window was shown left a stale copy of one drawn elsewhere.
+    bars = [
+        tuple(b.tabText(i) for i in range(b.count())) for b in window.findChildren(QTabBar) if b.isVisible()
+    ]
+    assert sorted(bars) == [("Memory timeline", "Memory"), ("Training curves", "Episode signals")]
     assert isinstance(window.docks["memory"].widget(), MemoryPanel)
     # A tab behind the timeline: not on screen, so the player hands over no memory.
     assert window.tabifiedDockWidgets(window.docks["timeline"]) == [window.docks["memory"]]

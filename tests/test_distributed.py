@@ -203,7 +203,10 @@ def test_two_ranks_keep_identical_weights_over_several_iterations(tmp_path: Path
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to make one rank the straggler")
 @pytest.mark.parametrize(
     ("agent", "unit"),
-    [("memo", "trial"), pytest.param("mlp", "step", marks=pytest.mark.slow)],  # the second case: make test-all
+    [
+        ("memo", "trial"),
+        pytest.param("mlp", "step", marks=pytest.mark.slow),
+    ],  # the second case: make test-all
 )
 def test_the_straggler_cutoff_cuts_the_slow_ranks_rollout(tmp_path: Path, agent: str, unit: str) -> None:
     """ppo.sync_fraction 0.4 of 2 ranks: once one rank has its rollout, the other (sharing its core with a

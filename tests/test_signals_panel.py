@@ -36,14 +36,19 @@ def plots(panel: SignalsPanel) -> list[pg.PlotItem]:
     return [layout.getItem(row, 0) for row in range(layout.layout.rowCount()) if layout.getItem(row, 0)]
 
 
-def legend(panel: SignalsPanel) -> dict[str, Any]:
-    """Every plot's legend entries: their text -> the item drawn (what a user reads the plot by)."""
-    return {label.text: sample.item for plot in plots(panel) for sample, label in plot.legend.items}
+def curves(panel: SignalsPanel) -> dict[str, Any]:
+    """Every plot's named curves: name -> the item drawn."""
+    return {item.name(): item for plot in plots(panel) for item in plot.listDataItems() if item.name()}
 
 
 def drawn(panel: SignalsPanel, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = legend(panel)[name].getData()
+    x, y = curves(panel)[name].getData()
     return np.asarray(x), np.asarray(y)
+
+
+def caption(panel: SignalsPanel) -> str:
+    """What the panel's text says: its caption and its legend line (what a user reads the plots by)."""
+    return "\n".join(label.text() for label in panel.findChildren(QLabel))
 
 
 def make_panel(qtbot: Any, scene_id: str, steps_per_trial: int) -> SignalsPanel:
@@ -79,11 +84,12 @@ def test_the_panel_follows_an_edit_the_target_jumps_and_the_edit_is_marked(qtbot
     _, velocity = drawn(panel, "forward velocity (m/s)")
     error = np.abs(velocity - target)
     assert error[edit_at : edit_at + 5].mean() > 1.0 and error[-40:].mean() < 0.2  # it adapts, on the plot
-    names = set(legend(panel))
+    names = set(curves(panel))
     assert {"reward", "reward_forward", "reward_ctrl"} <= names
+    assert all(name in caption(panel) for name in names)  # the legend names every curve
     _, reward = drawn(panel, "reward")
     np.testing.assert_allclose(reward, drawn(panel, "reward_forward")[1] + drawn(panel, "reward_ctrl")[1])
-    assert "|forward velocity − target_velocity|" in panel.findChild(QLabel).text()
+    assert "|forward velocity − target_velocity|" in caption(panel)
     assert len(plots(panel)) == 2  # tracked and reward: no events, no other task parameter
 
 
@@ -113,15 +119,16 @@ def test_two_lanes_draw_both_agents_and_name_the_second(qtbot: Any) -> None:
     lane_1 = panel.lane(1)
     np.testing.assert_array_equal(lane_1.series("reward"), [p.reward for p in partner if p is not None])
     assert panel.drawn_marks(0) == panel.drawn_marks(1) == ([0, 20, 40], [30])  # one edit reached both
-    names = set(legend(panel))
-    assert {"reward", "reward — rl2"} <= names and "goal_x = 5 cell" in names and "goal_y = 4 cell" in names
+    assert {"reward", "reward — rl2", "goal_x", "goal_y"} <= set(curves(panel))
     np.testing.assert_array_equal(drawn(panel, "reward — rl2")[1], lane_1.series("reward"))
-    assert "dotted: rl2" in panel.findChild(QLabel).text()
+    # The legend gives each task parameter's value; the caption says which agent is which.
+    text = caption(panel)
+    assert "goal_x = 5 cell" in text and "goal_y = 4 cell" in text and "dotted and hollow: rl2" in text
     # One lane again: the partner's steps are not drawn.
     panel.set_lanes(["mlp"])
     panel.observe(steps[0])
     panel.refresh()
-    assert "reward — rl2" not in legend(panel)
+    assert "reward — rl2" not in curves(panel) and "reward — rl2" not in caption(panel)
 
 
 @pytest.mark.parametrize("scene_id", scene_ids())
@@ -133,7 +140,7 @@ def test_every_scene_gets_its_plots_from_its_declarations(qtbot: Any, scene_id: 
     targets = {s.target for s in scene.episode_signals}
     others = [p for p in scene.task_params if p.kind != "choice" and p.name not in targets]
     assert len(plots(panel)) >= 1 + has_values + has_events + bool(others)
-    labels = set(legend(panel))
+    labels = set(curves(panel))
     for signal in scene.episode_signals:
         if signal.kind == "value":
             assert any(name.startswith(signal.label) for name in labels)
