@@ -33,7 +33,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -65,6 +67,43 @@ def headless_sps(config_args: dict, seconds: float, root: Path) -> tuple[float, 
     return float(np.mean(rates[1:])), len(rates)
 
 
+class Sampler:
+    """While `measuring`: the lateness of a 10 ms precise timer (the event loop's latency, seconds) and
+    `sample()` every 500 ms (the viewports' frames/s)."""
+
+    def __init__(self, sample: Callable[[], Any]) -> None:
+        from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+        self.measuring = False
+        self.lateness: list[float] = []
+        self.samples: list[Any] = []
+        self._clock = QElapsedTimer()
+        self._last = 0.0
+        self._probe = QTimer()
+        self._probe.setTimerType(Qt.TimerType.PreciseTimer)
+        self._probe.setInterval(PROBE_MS)
+        self._probe.timeout.connect(self._on_probe)
+        self._sampler = QTimer()
+        self._sampler.setInterval(500)
+        self._sampler.timeout.connect(lambda: self.measuring and self.samples.append(sample()))
+        self._clock.start()
+        self._probe.start()
+        self._sampler.start()
+
+    def _on_probe(self) -> None:
+        now = self._clock.nsecsElapsed() / 1e9
+        if self.measuring:
+            self.lateness.append(max(0.0, now - self._last - PROBE_MS / 1000))
+        self._last = now
+
+    def stop(self) -> tuple[float, float]:
+        """Stop; the latency's p50 and p95 in ms."""
+        self._probe.stop()
+        self._sampler.stop()
+        late_ms = 1000 * np.asarray(self.lateness or [0.0])
+        return float(np.percentile(late_ms, 50)), float(np.percentile(late_ms, 95))
+
+
 def gui_run(
     config_args: dict,
     seconds: float,
@@ -73,7 +112,7 @@ def gui_run(
     panels: bool = True,
     uncapped: bool = False,
 ) -> dict[str, float]:
-    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
@@ -100,27 +139,14 @@ def gui_run(
         window.player_worker.max_render_fps = UNCAPPED_FPS
 
     rates: list[float] = []
-    lateness: list[float] = []
-    fps: list[float] = []
-    clock = QElapsedTimer()
-    state = {"last": 0.0, "measuring": False, "started": 0.0}
-
-    def probe() -> None:
-        now = clock.nsecsElapsed() / 1e9
-        if state["measuring"]:
-            lateness.append(max(0.0, now - state["last"] - PROBE_MS / 1000))
-        state["last"] = now
-
-    def sample_fps() -> None:
-        if state["measuring"]:
-            fps.append(window.viewport.fps())
+    started = [0.0]
 
     def on_metrics(metrics: dict) -> None:
         rates.append(float(metrics["sps"]))
         if len(rates) == 1:  # warm-up iteration done: measure from now on
-            state["measuring"] = True
-            state["started"] = time.perf_counter()
-        elif time.perf_counter() - state["started"] >= seconds and len(rates) >= 3:
+            sampler.measuring = True
+            started[0] = time.perf_counter()
+        elif time.perf_counter() - started[0] >= seconds and len(rates) >= 3:
             app.quit()
 
     def start() -> None:
@@ -128,30 +154,20 @@ def gui_run(
         window.train()
         window.trainer_worker.metrics.connect(on_metrics)
 
-    probe_timer = QTimer()
-    probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
-    probe_timer.setInterval(PROBE_MS)
-    probe_timer.timeout.connect(probe)
-    fps_timer = QTimer()
-    fps_timer.setInterval(500)
-    fps_timer.timeout.connect(sample_fps)
-    clock.start()
-    probe_timer.start()
-    fps_timer.start()
+    sampler = Sampler(window.viewport.fps)
     QTimer.singleShot(1000, start)
     app.exec()
-    probe_timer.stop()
-    fps_timer.stop()
+    p50, p95 = sampler.stop()
+    fps = sampler.samples
     frame = window.viewport.grab_frame()
     player_steps = window.player_worker.steps
     cap = window.player_worker.max_render_fps
     window.close()
     window.wait_for_workers()
-    late_ms = 1000 * np.asarray(lateness or [0.0])
     return {
         "fps": float(np.mean(fps)) if fps else 0.0,
-        "p50": float(np.percentile(late_ms, 50)),
-        "p95": float(np.percentile(late_ms, 95)),
+        "p50": p50,
+        "p95": p95,
         "sps": float(np.mean(rates[1:])) if len(rates) > 1 else float("nan"),
         "iterations": len(rates),
         "frame": f"{frame.shape[1]}x{frame.shape[0]}" if frame is not None else "none",
@@ -162,7 +178,7 @@ def gui_run(
 
 def compare_run(config_args: dict, seconds: float, speed: float | None, root: Path, compare: str) -> dict:
     """The window in compare mode with training off: both viewports' frames/s and the event-loop latency."""
-    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
@@ -183,53 +199,28 @@ def compare_run(config_args: dict, seconds: float, speed: float | None, root: Pa
     window.partner_viewport.setFixedSize(640, 480)
     window.show()
     window.set_speed(speed)
-    lateness: list[float] = []
-    fps: list[tuple[float, float]] = []
-    clock = QElapsedTimer()
-    state = {"last": 0.0, "measuring": False}
-
-    def probe() -> None:
-        now = clock.nsecsElapsed() / 1e9
-        if state["measuring"]:
-            lateness.append(max(0.0, now - state["last"] - PROBE_MS / 1000))
-        state["last"] = now
-
-    def sample_fps() -> None:
-        if state["measuring"]:
-            fps.append((window.viewport.fps(), window.partner_viewport.fps()))
+    sampler = Sampler(lambda: (window.viewport.fps(), window.partner_viewport.fps()))
 
     def start() -> None:
         if not window.compare.comparing:  # still loading the agents: wait for both
             QTimer.singleShot(500, start)
             return
         window.play()
-        QTimer.singleShot(3000, lambda: state.update(measuring=True))  # after a warm-up
+        QTimer.singleShot(3000, lambda: setattr(sampler, "measuring", True))  # after a warm-up
         QTimer.singleShot(round((3 + seconds) * 1000), app.quit)
 
-    probe_timer = QTimer()
-    probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
-    probe_timer.setInterval(PROBE_MS)
-    probe_timer.timeout.connect(probe)
-    fps_timer = QTimer()
-    fps_timer.setInterval(500)
-    fps_timer.timeout.connect(sample_fps)
-    clock.start()
-    probe_timer.start()
-    fps_timer.start()
     QTimer.singleShot(1000, start)
     app.exec()
-    probe_timer.stop()
-    fps_timer.stop()
+    p50, p95 = sampler.stop()
     frames = [window.viewport.grab_frame(), window.partner_viewport.grab_frame()]
     labels = (window.player_info().label, window.player_info().partner) if window.player_info() else ("", "")
     window.close()
     window.wait_for_workers()
-    late_ms = 1000 * np.asarray(lateness or [0.0])
-    rates = np.asarray(fps or [(0.0, 0.0)])
+    rates = np.asarray(sampler.samples or [(0.0, 0.0)])
     return {
         "fps": (float(rates[:, 0].mean()), float(rates[:, 1].mean())),
-        "p50": float(np.percentile(late_ms, 50)),
-        "p95": float(np.percentile(late_ms, 95)),
+        "p50": p50,
+        "p95": p95,
         "frames": [f"{f.shape[1]}x{f.shape[0]}" if f is not None else "none" for f in frames],
         "labels": labels,
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,16 +25,6 @@ SMALL: dict[str, dict[str, Any]] = {
     "mlp": {"oracle_task_dim": 2},
 }
 KINDS = ("continuous", "discrete")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """These tiny models gain nothing from a second thread, and a single thread cannot stall waiting for a
-    descheduled sibling when other processes share the 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small(name: str, kind: str = "continuous", seed: int = 0, **overrides: Any) -> Agent:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,14 +41,6 @@ SMALL: dict[str, dict[str, Any]] = {
     "fct": {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 2},
 }
 SEGMENT, SUMMARY = 6, 2
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def token(t: int, episode_length: int) -> TokenBatch:

@@ -3,11 +3,8 @@ by real Players (the pretrained TrMRL adapting to an edit, a darkroom trial long
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 
 from agents.config import resolve_config
 from agents.episode_signals import REWARD, TrialSignals
@@ -20,14 +17,6 @@ from scenes.registry import make_scene, scene_class, scene_ids
 # Every scene this machine can build an env of (objnav-habitat needs habitat-sim: its declarations are checked
 # without an env below).
 STEPPED_SCENES = [s for s in scene_ids() if s != "objnav-habitat"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("scene_id", scene_ids())

@@ -3,12 +3,9 @@ where the overlay is (real MP4s, read back)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
 import main
 from agents.evaluation import load_policy
@@ -18,14 +15,6 @@ from scenes.video import read_video
 
 ROOT = Path(__file__).resolve().parents[1]
 CHEETAH = str(ROOT / "assets" / "pretrained" / "halfcheetah-vel-trmrl.pt")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_the_overlay_says_the_task_the_trial_step_and_the_episode_return() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -11,7 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pyqtgraph as pg
 import pytest
-import torch
 from PySide6.QtWidgets import QLabel
 
 from agents.config import resolve_config
@@ -21,14 +19,6 @@ from agents.pretrained import find_pretrained
 from agents.trainer import initial_agent
 from app.signals_panel import SignalsPanel
 from scenes.registry import make_scene, scene_class, scene_ids
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def plots(panel: SignalsPanel) -> list[pg.PlotItem]:
