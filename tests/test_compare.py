@@ -12,6 +12,7 @@ from tiny import TINY_MEMO
 from agents.checkpoints import save_checkpoint
 from agents.compare import compared_agent, default_compare
 from agents.config import TrainConfig, resolve_config
+from agents.hud import hud_lines
 from agents.player import COMPARE_DIVIDER_PX, Player, PlayerStep
 from agents.trainer import initial_agent
 from scenes.errors import UserError
@@ -71,6 +72,9 @@ def test_two_agents_act_in_lockstep_on_one_task_sequence_and_each_edit() -> None
     assert partner_steps[-1].trace.memory.shape != together[-1].trace.memory.shape or not torch.equal(
         partner_steps[-1].trace.memory, together[-1].trace.memory
     )
+    # `record --hud` in compare mode: the task they share, and each agent's episode return by its label.
+    lines = hud_lines(paired, together[-1])
+    assert lines[0] == "goal_x=3  goal_y=4" and "memo " in lines[-1] and "rl2 " in lines[-1]
     frame = paired.render(64, 48)
     assert frame.shape == (48, 2 * 64 + COMPARE_DIVIDER_PX, 3)
     assert np.array_equal(frame[:, :64], paired.env.render_frame(64, 48))
