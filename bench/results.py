@@ -212,6 +212,9 @@ LONG_CONTEXT_MULTIPLES = (1, 2, 4, 8)
 # entries at the last queries), so past the trial it keeps only the newest summaries, at distances and in
 # numbers training saw. Whether Memo then holds tests why it degrades with the whole cache (docs/results.md).
 STREAM_WINDOWS = {"memo": (256, 128), "fct": (256,)}
+# The equal-memory comparison (issue 21.4): FCT also streams with a window holding as many KV entries as the
+# Memo run's whole cache at the same trial length (the same bytes: both arms share d_model and layers, and each
+# row reports the bytes measured).
 
 
 def run_dir(experiment: Experiment, arm: Arm, seed: int) -> Path:
@@ -394,16 +397,40 @@ LONG_CONTEXT_EXPERIMENTS = ("dktd", "dktd2000", "dktdvar")
 WINDOW_STEPS = 500  # returns are reported per 500 steps, so trials of every length compare
 
 
+def cache_at_trial_end(directory: Path, trial_steps: int, window: int) -> tuple[int, int]:
+    """(KV entries per layer, KV bytes) the run's agent holds after one trial of `trial_steps` steps with the
+    streaming window `window` (0: the whole cache), read from the player's trace of the last step."""
+    import torch
+
+    from agents.evaluation import load_policy
+    from agents.player import Player
+
+    torch.set_num_threads(1)
+    policy = load_policy(checkpoint_of(directory), {"trial_steps": trial_steps}, {"stream_window": window})
+    player = Player(policy.scene, policy.agent, seed=1, split="test")
+    for _ in range(trial_steps - 1):
+        player.step()
+    trace = player.step(trace=True).trace
+    player.close()
+    assert trace is not None
+    return trace.cache_tokens, trace.cache_bytes
+
+
 def cmd_long_context(args: argparse.Namespace) -> None:
-    """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches."""
+    """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches; each row
+    with the KV entries and bytes held at the trial's end, and FCT also at Memo's whole-cache size."""
     experiment = EXPERIMENTS[args.experiment]
     base = training_trial(experiment)
     for arm, seed in selected(experiment, args):
         directory = run_dir(experiment, arm, seed)
+        memo = run_dir(experiment, Arm("memo", "memo"), seed)
         if arm.name in STREAM_WINDOWS and checkpoint_of(directory).is_file():
             rows = []
             for multiple in LONG_CONTEXT_MULTIPLES:
-                for window in (0, *STREAM_WINDOWS[arm.name]):
+                windows = [(0, False)] + [(window, False) for window in STREAM_WINDOWS[arm.name]]
+                if arm.name == "fct" and checkpoint_of(memo).is_file():
+                    windows.append((cache_at_trial_end(memo, base * multiple, 0)[0], True))
+                for window, equal_to_memo in windows:
                     result = evaluate_run(
                         directory,
                         "test",
@@ -413,10 +440,14 @@ def cmd_long_context(args: argparse.Namespace) -> None:
                         {"stream_window": window},
                         window_steps=WINDOW_STEPS,
                     )
+                    entries, kv_bytes = cache_at_trial_end(directory, base * multiple, window)
                     rows.append(
                         {
                             "trial_steps": base * multiple,
                             "stream_window": window,
+                            "equal_to_memo": equal_to_memo,
+                            "kv_entries": entries,
+                            "kv_bytes": kv_bytes,
                             "trial_return": result["trial_return"],
                             "return_per_500_steps": result["trial_return"]["mean"]
                             * WINDOW_STEPS
@@ -425,7 +456,8 @@ def cmd_long_context(args: argparse.Namespace) -> None:
                         }
                     )
                     print(
-                        f"{directory.name} x{multiple} window {window}: {rows[-1]['return_per_500_steps']:.2f}"
+                        f"{directory.name} x{multiple} window {window}: {rows[-1]['return_per_500_steps']:.2f} "
+                        f"per 500 steps, {entries} KV entries, {kv_bytes / 1024:.0f} KiB"
                     )
             (directory / "long-context.json").write_text(json.dumps(rows, indent=1))
 
