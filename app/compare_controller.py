@@ -53,7 +53,7 @@ class CompareController(QObject):
         self._signals = signals
         self._banner = banner
         self._window = window
-        self._pick_file = pick_file or self._file_dialog
+        self._pick_file = pick_file  # None: the file dialog (a bound method here would be a reference cycle)
         self._comparing = False
         events = session.events  # type: ignore[attr-defined]  # psygnal's @evented adds `events`
         events.compare.connect(self._on_compare_changed)
@@ -105,7 +105,7 @@ class CompareController(QObject):
         """The user's choice in the picker (`activated`: the session's own changes do not come here)."""
         compare = self._controls.compare_box.itemData(index)
         if compare == PICK_FILE_TO_COMPARE:
-            compare = self._pick_file()
+            compare = (self._pick_file or self._file_dialog)()
             if not compare:  # cancelled: the picker shows what is compared still
                 self.show_choices()
                 return

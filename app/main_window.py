@@ -53,6 +53,7 @@ from app.dock_layout import (
     size_docks_for_first_run,
     tab_docks_for_first_run,
 )
+from app.gui_thread_gc import GuiThreadGarbageCollector
 from app.handover import error_text
 from app.media_controller import MediaController
 from app.memory_panel import MemoryPanel
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
         # What the user has chosen and opened, and the player's settings: the Qt-free model the widgets show.
         self.session = Session(config_overrides=dict(config_overrides or {}))
         self._closed = False
+        # Before any worker thread starts: cyclic garbage (Qt objects among it) is collected on this thread only.
+        self._garbage_collector = GuiThreadGarbageCollector(self)
         self._player_info: PlayerInfo | None = None
         self._player_key: tuple[Any, ...] | None = None
 
@@ -570,13 +573,18 @@ class MainWindow(QMainWindow):
         trainer_done = self.training.join_or_save_latest(max(0.0, deadline - time.monotonic()))
         if not player_done:
             print(f"engram: the player thread did not end within {timeout:g} s", file=sys.stderr)
+        if player_done and trainer_done:
+            self._garbage_collector.stop()  # no other thread left to collect Qt objects in
         return player_done and trainer_done
 
     def wait_for_workers(self, timeout: float | None = None) -> bool:
         """After `shutdown`: wait for the trainer's update in progress to end (its loop then saves)."""
         if self.trainer_worker is not None:
             self.trainer_worker.join(timeout)
-        return not self.threads_alive()
+        done = not self.threads_alive()
+        if done:
+            self._garbage_collector.stop()
+        return done
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed:

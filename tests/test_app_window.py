@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+import gc
 import signal
 import subprocess
 import sys
@@ -382,6 +383,31 @@ def test_compare_mode_keeps_two_agents_on_one_task_and_step_and_a_picker_ends_it
     assert window.banner.text() == f"--compare: {other} holds a memo agent of dark-key-to-door, not of bandit"
     assert window.session.compare is None and not window.compare.comparing
     assert box.currentText() == "nobody"
+
+
+def test_cyclic_garbage_is_collected_on_the_gui_thread_while_a_window_lives(
+    make_window: MakeWindow, qtbot: Any
+) -> None:
+    """A Qt object collected on a worker thread deadlocked CI (the trainer's relay thread inside ~QObject)."""
+    assert gc.isenabled()
+    window = make_window()
+    assert not gc.isenabled()  # no thread collects by itself now
+
+    collected_on: list[str] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            collected_on.append(threading.current_thread().name)
+
+    for _ in range(gc.get_threshold()[0] + 10):
+        Cycle()
+    qtbot.waitUntil(lambda: bool(collected_on), timeout=WAIT_MS)  # the window's timer collected them
+    assert set(collected_on) == {threading.main_thread().name}
+    window.close()
+    assert window.threads_alive() == [] and gc.isenabled()  # given back once no worker is left
 
 
 def test_screenshots_are_not_blank_and_keys_drive_the_player(
