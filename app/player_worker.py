@@ -42,7 +42,7 @@ from app.handover import (
     lite_trace,
     published_step,
 )
-from app.player_factories import PlayerFactory, architecture_key, attach_compared
+from app.player_factories import PlayerFactory, architecture_key, attach_compared, source_label
 from scenes.base import Task, TaskParam
 from scenes.camera import UserCamera
 from scenes.errors import UserError
@@ -351,7 +351,7 @@ class PlayerWorker(QObject):
             return
         if self._compare is not None:
             try:
-                attach_compared(player, config, source, self._compare, self.seed)
+                attach_compared(player, config, self._compare, self.seed)
             except UserError as error:  # the agent to compare does not fit this player: it goes on alone
                 self._compare = None
                 self.compare_dropped.emit(str(error))
@@ -377,7 +377,7 @@ class PlayerWorker(QObject):
             camera=self._camera.supported,
             checkpoint=payload,
             source=source,
-            label=player.label or f"{config.agent} ({source})",
+            label=player.label or f"{config.agent} ({source_label(source)})",
             partner=None if player.partner is None else player.partner.label,
         )
         self._apply_speed()
