@@ -27,6 +27,7 @@ from agents.checkpoints import load_checkpoint
 from agents.compare import resolve_compare
 from agents.config import config_from_dict
 from app import qt_compat  # noqa: F401  (before any Qt call)
+from app.gui_thread_gc import delete_window
 from app.main_window import APPLICATION, ORGANIZATION, MainWindow
 from app.session import Session
 
@@ -167,7 +168,11 @@ def run_gui(
         sys.setswitchinterval(previous_interval)
         # Closes the workers even if the loop ended without a close event; a PPO update in progress is
         # waited for (its iteration is already saved), so the run's files end consistent.
-        if not window.shutdown() and not window.wait_for_workers():
+        if window.shutdown() or window.wait_for_workers():
+            delete_window(
+                window
+            )  # its Qt objects now, not in the collector's order at exit (app/gui_thread_gc.py)
+        else:
             outcome["code"] = outcome["code"] or 1
     return outcome["code"]
 

@@ -6,13 +6,21 @@ relay thread or the player thread is destroyed off the GUI thread: PySide then w
 destructor while the GUI thread waits for Qt, and the window hangs (seen in CI: the relay thread stuck in
 `QObject::~QObject` during an unpickle). As pyqtgraph's `GarbageCollector` does, automatic collection is off
 while a window exists, and a timer on the GUI thread collects the generations whose thresholds were crossed.
+
+A closed window left to the collector is the other hazard: the collector clears the Python side of its
+pyqtgraph items in any order, and an item whose `__dict__` is already gone is still asked for its
+`boundingRect` by Qt when its parent's C++ destructor detaches it (bench_gui's second window segfaulted in
+that error path). `delete_window` deletes the C++ tree first, in Qt's own order, while every Python object
+is still whole; what the collector frees afterwards holds no C++ object.
 """
 
 from __future__ import annotations
 
 import gc
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
 COLLECT_INTERVAL_MS = 1000
 
@@ -57,3 +65,10 @@ class GuiThreadGarbageCollector(QObject):
         _windows_alive -= 1
         if _windows_alive == 0 and _was_enabled:
             gc.enable()
+
+
+def delete_window(window: QWidget) -> None:
+    """Delete a closed top-level window's Qt objects now, parents before children, on the GUI thread: what
+    a process that opens several windows (benchmarks, tests) does before dropping one."""
+    if shiboken6.isValid(window):
+        shiboken6.delete(window)

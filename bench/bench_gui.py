@@ -49,6 +49,7 @@ from agents.run_log import new_run_dir
 from agents.trainer import Trainer
 from app import qt_compat  # noqa: F401  (before any Qt call)
 from app.gui import GUI_SWITCH_INTERVAL_S
+from app.gui_thread_gc import delete_window
 
 PROBE_MS = 10
 UNCAPPED_FPS = 1e6  # the player's render cap in the uncapped run: in effect none
@@ -163,7 +164,8 @@ def gui_run(
     player_steps = window.player_worker.steps
     cap = window.player_worker.max_render_fps
     window.close()
-    window.wait_for_workers()
+    if window.wait_for_workers():
+        delete_window(window)  # its Qt objects now, not in the collector's order (app/gui_thread_gc.py)
     return {
         "fps": float(np.mean(fps)) if fps else 0.0,
         "p50": p50,
@@ -215,7 +217,8 @@ def compare_run(config_args: dict, seconds: float, speed: float | None, root: Pa
     frames = [window.viewport.grab_frame(), window.partner_viewport.grab_frame()]
     labels = (window.player_info().label, window.player_info().partner) if window.player_info() else ("", "")
     window.close()
-    window.wait_for_workers()
+    if window.wait_for_workers():
+        delete_window(window)  # its Qt objects now, not in the collector's order (app/gui_thread_gc.py)
     rates = np.asarray(sampler.samples or [(0.0, 0.0)])
     return {
         "fps": (float(rates[:, 0].mean()), float(rates[:, 1].mean())),

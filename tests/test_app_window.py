@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import shiboken6
 import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
@@ -31,6 +32,7 @@ from agents.registry import AGENTS
 from agents.trainer import Trainer
 from app.attention import AttentionPanel
 from app.curves import CurvesPanel
+from app.gui_thread_gc import delete_window
 from app.handover import THREAD_PREFIX
 from app.main_window import MainWindow
 from app.media import qimage_to_array
@@ -408,6 +410,28 @@ def test_cyclic_garbage_is_collected_on_the_gui_thread_while_a_window_lives(
     assert set(collected_on) == {threading.main_thread().name}
     window.close()
     assert window.threads_alive() == [] and gc.isenabled()  # given back once no worker is left
+
+
+def test_a_deleted_window_leaves_the_collector_no_qt_object_to_free(
+    qtbot: Any, tmp_path: Path, settings: QSettings, capfd: Any
+) -> None:
+    """Collecting a dropped window's pyqtgraph items in the collector's order asked a half-cleared AxisItem for
+    its boundingRect ("Error calling Python override"; bench_gui's second window segfaulted there)."""
+
+    def open_close_and_delete() -> None:  # the window's last references end with this call
+        window = MainWindow(
+            "bandit", "mlp", "fast", settings=settings, runs_root=tmp_path / "runs", config_overrides=BANDIT
+        )
+        window.show()
+        qtbot.waitUntil(lambda: window.viewport.grab_frame() is not None, timeout=WAIT_MS)
+        axis = window.curves._plot.getAxis("bottom")
+        window.close()
+        delete_window(window)
+        assert not shiboken6.isValid(window) and not shiboken6.isValid(axis)  # the C++ tree went with it
+
+    open_close_and_delete()
+    gc.collect()
+    assert "Python override" not in capfd.readouterr().err
 
 
 def test_screenshots_are_not_blank_and_keys_drive_the_player(
