@@ -41,6 +41,7 @@ from scenes.base import (
     check_env_ids,
     check_env_index,
     check_not_ended,
+    validate_full_task,
     validate_task,
 )
 from scenes.errors import UserError
@@ -157,13 +158,8 @@ class BanditBatch:
         self.single_observation_space = gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.single_action_space = gym.spaces.Discrete(NUM_ARMS)
         self._probs = np.zeros((self.num_envs, NUM_ARMS), dtype=np.float64)
-        names = [p.name for p in self.task_params]
         for i, task in enumerate(tasks):
-            checked = validate_task(self.task_params, {}, task)
-            missing = [name for name in names if name not in checked]
-            if missing:
-                raise ValueError(f"task {i} is missing parameter(s): {', '.join(missing)}")
-            self._write_task(i, checked)
+            self._write_task(i, validate_full_task(self.task_params, task, f"task {i}"))
         # Unseeded, as a Gymnasium env that was never reset with a seed; `reset(ids, seeds)` reseeds.
         self._rngs = [np.random.default_rng(s) for s in np.random.SeedSequence().spawn(self.num_envs)]
         self._uniform = np.zeros(self.num_envs, dtype=np.float64)  # drawn at reset for the next pull

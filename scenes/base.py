@@ -165,6 +165,15 @@ def validate_task(
     return task
 
 
+def validate_full_task(params: Sequence[TaskParam], task: Mapping[str, Any], name: str = "task") -> Task:
+    """A whole task: every value validated and no parameter left out (`name` says which task in the error)."""
+    checked = validate_task(params, {}, task)
+    missing = [p.name for p in params if p.name not in checked]
+    if missing:
+        raise UserError(f"{name} is missing parameter(s): {', '.join(missing)}")
+    return checked
+
+
 def splitmix64(values: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser on uint64 arrays (array arithmetic wraps modulo 2**64 without warnings).
 
@@ -191,10 +200,7 @@ class TaskEnv(gym.Env):
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self._task: Task = validate_task(self.task_params, {}, task)
-        missing = [p.name for p in self.task_params if p.name not in self._task]
-        if missing:
-            raise UserError(f"task is missing parameter(s): {', '.join(missing)}")
+        self._task: Task = validate_full_task(self.task_params, task)
         self.render_mode = render_mode
         self.render_size = render_size
 

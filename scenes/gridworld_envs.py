@@ -33,6 +33,7 @@ from scenes.base import (
     check_env_ids,
     check_env_index,
     check_not_ended,
+    validate_full_task,
     validate_task,
 )
 from scenes.gridworld_render import draw_dark_key_to_door, draw_darkroom
@@ -100,13 +101,8 @@ class _GridBatch(ABC):
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._ended = np.zeros(self.num_envs, dtype=bool)
         self._alloc_task_arrays()
-        names = [p.name for p in self.task_params]
         for i, task in enumerate(tasks):
-            checked = validate_task(self.task_params, {}, task)
-            missing = [name for name in names if name not in checked]
-            if missing:
-                raise ValueError(f"task {i} is missing parameter(s): {', '.join(missing)}")
-            self._write_task(i, checked)
+            self._write_task(i, validate_full_task(self.task_params, task, f"task {i}"))
         self.reset(np.arange(self.num_envs))
 
     # -- subclass hooks ---------------------------------------------------------------------------------

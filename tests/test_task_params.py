@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scenes import TaskParam, make_scene, scene_class, scene_ids, validate_task
+from scenes.errors import UserError
 
 SPEED = TaskParam("speed", "float", "how fast", "m/s", 0.0, 3.0)
 CELL = TaskParam("cell", "int", "a grid cell", "", 0, 8)
@@ -114,3 +115,16 @@ def test_bools_are_not_numbers_but_are_bool_choices() -> None:
         depth.validate(1)
     assert SPEED.validate(-0.0) == 0.0 and math.copysign(1.0, SPEED.validate(-0.0)) == 1.0
     assert SPEED.validate(np.float32(1.5)) == 1.5 and CELL.validate(np.int64(4)) == 4
+
+
+@pytest.mark.parametrize("scene_id", ["bandit", "dark-key-to-door", "objnav-apartment"])
+def test_a_batch_refuses_a_task_missing_a_parameter_naming_the_task(scene_id: str) -> None:
+    scene = make_scene(scene_id)
+    task = scene.sample_task(np.random.default_rng(0))
+    left_out = next(iter(task))
+    partial = {name: value for name, value in task.items() if name != left_out}
+    with pytest.raises(UserError, match=rf"^task 1 is missing parameter\(s\): {left_out}$"):
+        scene.make_batch(2, [task, partial])
+    if scene_id == "bandit":  # one env (TaskEnv) says the same of its one task
+        with pytest.raises(UserError, match=rf"^task is missing parameter\(s\): {left_out}$"):
+            scene.make_env(partial)

@@ -13,7 +13,14 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from scenes.base import Task, TaskParam, check_discrete_actions, check_not_ended, validate_task
+from scenes.base import (
+    Task,
+    TaskParam,
+    check_discrete_actions,
+    check_not_ended,
+    validate_full_task,
+    validate_task,
+)
 from scenes.errors import UserError
 from scenes.objnav.layout import Apartment
 from scenes.objnav.raster import _resample, draw_top_down_map
@@ -114,10 +121,7 @@ class ObjNavBatch:
         self._tiles = CameraTiles()
         self._envs: list[_Env] = []
         for i, task in enumerate(tasks):
-            checked = validate_task(self.task_params, {}, task)
-            missing = [p.name for p in self.task_params if p.name not in checked]
-            if missing:
-                raise ValueError(f"task {i} is missing parameter(s): {', '.join(missing)}")
+            checked = validate_full_task(self.task_params, task, f"task {i}")
             self._envs.append(self._build_env(checked))
         for i in range(num_envs):
             self._start_episode(i)

@@ -11,8 +11,14 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from scenes.base import Task, TaskParam, check_discrete_actions, check_not_ended, validate_task
-from scenes.errors import UserError
+from scenes.base import (
+    Task,
+    TaskParam,
+    check_discrete_actions,
+    check_not_ended,
+    validate_full_task,
+    validate_task,
+)
 from scenes.objnav import ACTIONS, camera_image_shape, observation_size
 from scenes.objnav_habitat.simulator import HabitatEpisodes
 from scenes.objnav_habitat.spec import (
@@ -84,10 +90,7 @@ class HabitatObjNavBatch:
         self.image_shape = camera_image_shape(self.image_size, self.depth)
         self._tasks: list[Task] = []
         for i, task in enumerate(tasks):
-            checked = validate_task(self.task_params, {}, task)
-            missing = [p.name for p in self.task_params if p.name not in checked]
-            if missing:
-                raise UserError(f"task {i} is missing parameter(s): {', '.join(missing)}")
+            checked = validate_full_task(self.task_params, task, f"task {i}")
             check_task(checked, len(self.scenes), self.categories)
             self._tasks.append(checked)
         size = observation_size(self.image_size, self.depth, len(self.categories))
