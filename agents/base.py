@@ -26,7 +26,7 @@ import dataclasses
 import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -34,6 +34,9 @@ from torch.distributions import Distribution
 
 from agents.encoders import ImageEncoder, ObservationNormalizer
 from scenes.errors import UserError
+
+if TYPE_CHECKING:  # agents.heads imports this module
+    from agents.heads import PolicyHead
 
 ActionKind = Literal["discrete", "continuous"]
 ACTION_KINDS: tuple[str, ...] = ("discrete", "continuous")
@@ -228,7 +231,9 @@ class Agent(nn.Module, ABC):
     model (parameters, state dict, outputs) is exactly the vector-only one.
     """
 
-    # The value head (agents.heads.ValueHead), set by each subclass; PPO gives it its own parameter group.
+    # The policy and value heads (agents.heads.PolicyHead / ValueHead), set by each subclass; PPO gives the
+    # value head its own parameter group.
+    policy: PolicyHead
     value: nn.Module
 
     def __init__(

@@ -106,6 +106,14 @@ class PPOConfig:
             "finished their rollout, the others cut theirs short, past a quarter of it (1 = off)"
         },
     )
+    anneal_std_to: float = field(
+        default=0.0,
+        metadata={
+            "doc": "TrMRL's --annealing_std: after every update the Gaussian policy's learned log-std moves down "
+            "by a fixed amount per env step, reaching this std from init_std at 2/3 of the run's steps "
+            "(--min_std 1e-6 there); the gradient moves it too (0 = off)"
+        },
+    )
     amp: str = field(
         default="off",
         metadata={
@@ -141,6 +149,7 @@ class PPOConfig:
             "max_grad_norm": self.max_grad_norm >= 0,
             "target_kl": self.target_kl >= 0,
             "sync_fraction": 0 < self.sync_fraction <= 1,
+            "anneal_std_to": self.anneal_std_to >= 0,
         }
         for name, ok in checks.items():
             if not ok:
@@ -165,6 +174,20 @@ def set_learning_rates(optimizer: torch.optim.Optimizer, config: PPOConfig) -> N
     """Apply the config's learning rates (after a config edit, or to a restored optimiser)."""
     for group in optimizer.param_groups:
         group["lr"] = config.value_lr if group.get("name") == "value" else config.policy_lr
+
+
+def anneal_policy_std(agent: Agent, config: PPOConfig, run_fraction: float) -> None:
+    """TrMRL's std annealing, after an update that used `run_fraction` of the run's steps.
+
+    The official `GaussianMLPBaseModule.anneal_std` adds log(rate) to the learned log-std at every policy
+    reset, with rate = (min_std / init_std) ** (3 / (2 · resets in the run)) (examples/torch/
+    transformer_ppo_ml1.py: "reach min step at 2/3 * n_epochs"); per env step that is the shift below. It keeps
+    going after 2/3 of the run, and the std is floored at MIN_STD (agents/heads.py) as there at min_std."""
+    log_std = agent.policy.log_std
+    if not config.anneal_std_to or log_std is None:
+        return
+    with torch.no_grad():
+        log_std.add_(1.5 * math.log(config.anneal_std_to / agent.spec.init_std) * run_fraction)
 
 
 def _finite(loss: Tensor, agent: Agent) -> bool:

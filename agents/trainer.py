@@ -53,7 +53,7 @@ from agents.distributed import (
     gather_objects,
     sum_across_ranks,
 )
-from agents.ppo import UpdateInterrupted, make_optimizer, ppo_update, set_learning_rates
+from agents.ppo import UpdateInterrupted, anneal_policy_std, make_optimizer, ppo_update, set_learning_rates
 from agents.registry import make_agent
 from agents.rollout import (
     Rollout,
@@ -163,6 +163,10 @@ class Trainer:
             )
         self.config = config
         self.scene = make_scene(config.scene, **config.scene_options)
+        if config.ppo.anneal_std_to and self.scene.action_kind != "continuous":
+            raise UserError(
+                f"ppo.anneal_std_to anneals a Gaussian policy's std; {config.scene} has discrete actions"
+            )
         self.trials: Trials | TrialsProcess
         seed = rank_seed(config.seed, self.ranks.rank)
         if config.env_worker:
@@ -370,6 +374,7 @@ class Trainer:
         # Every rank's trials (gathered: a few (trials, steps) tensors), so the statistics pool them exactly.
         outcomes = TrialOutcomes.concat(gather_objects(TrialOutcomes.of(rollout)))
         steps = int(sum_across_ranks(torch.tensor([rollout.rewards.numel()], dtype=torch.float64)).item())
+        anneal_policy_std(self.agent, self.config.ppo, steps / self.config.total_steps)
         self.iteration += 1
         self.env_steps += steps
         self.elapsed_s += rollout_s + update_s

@@ -193,6 +193,12 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "trmrl",
                 ("--ppo-option", "minibatch_unit=step", "--ppo-option", "minibatch_steps=1000"),
             ),
+            # What the official code offers for search (issue 21.7; docs/reference/trmrl.md): its std annealing
+            # (--annealing_std, to --min_std 1e-6 by 2/3 of the run), the paper's 25-step window for search,
+            # and a window that reaches across the trial's episode boundaries (cleared at each one there).
+            Arm("trmrl-annealstd", "trmrl", ("--ppo-option", "anneal_std_to=1e-6")),
+            Arm("trmrl-window25", "trmrl", ("--agent-option", "wm_size=25")),
+            Arm("trmrl-spanepisodes", "trmrl", ("--agent-option", "window_spans_episodes=true")),
         ),
         steps=5_000_000,
         seeds=(0,),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
+import math
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from agents.ppo import make_optimizer, ppo_update
 from agents.rollout import collect_rollout
 from agents.run_log import new_run_dir
 from agents.trainer import Trainer, initial_agent
+from scenes.errors import UserError
 
 
 def tiny_config(**overrides: object):
@@ -406,3 +408,31 @@ def test_training_on_trials_of_varying_length_with_the_time_input(tmp_path: Path
     resumed = Trainer.from_run(tmp_path / "run")
     assert resumed.agent.obs_dim == trainer.agent.obs_dim == trainer.trials.observation_space.shape[0]
     resumed.close()
+
+
+def test_std_annealing_reaches_its_std_at_two_thirds_of_the_run(tmp_path: Path) -> None:
+    """TrMRL's --annealing_std: log-std shifted by a fixed amount per env step, log(min_std / init_std) in all
+    by 2/3 of the run (the official rate). A learning rate of 1e-12 leaves the gradient's share out."""
+    values = {
+        "num_envs": 2,
+        "total_steps": 3 * 800,  # three iterations of 2 trials x 400 steps
+        "ppo": {"update_epochs": 1, "policy_lr": 1e-12, "value_lr": 1e-12, "anneal_std_to": 1e-6},
+        "agent_config": {"init_std": 0.5},
+    }
+    config = resolve_config("halfcheetah-vel", "mlp", "fast", overrides=values)
+    assert config.to_dict()["ppo"]["anneal_std_to"] == 1e-6  # recorded in config.toml
+    trainer = Trainer(config, None, log=False)
+    log_std = trainer.agent.policy.log_std
+    start = math.log(0.5)
+    assert torch.allclose(log_std, torch.full_like(log_std, start))
+    trainer.iterate()
+    assert torch.allclose(log_std, torch.full_like(log_std, start + 0.5 * math.log(1e-6 / 0.5)), atol=1e-6)
+    trainer.iterate()
+    assert torch.allclose(log_std, torch.full_like(log_std, math.log(1e-6)), atol=1e-6)
+    trainer.close()
+    with pytest.raises(
+        UserError, match=r"^ppo\.anneal_std_to anneals a Gaussian policy's std; darkroom has discrete"
+    ):
+        Trainer(tiny_config(ppo={"anneal_std_to": 1e-6}), None, log=False)
+    with pytest.raises(UserError, match=r"^ppo\.anneal_std_to = -1\.0 is out of range$"):
+        resolve_config("darkroom", "mlp", overrides={"ppo": {"anneal_std_to": -1.0}})
