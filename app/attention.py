@@ -237,7 +237,9 @@ class AttentionPanel(QWidget):
         n_rows, n_keys = rows.shape
         top = float(np.nanmax(rows)) if view.valid.any() else 1.0
         self._image.setImage(rows, autoLevels=False)
-        self._color_bar.setLevels((0.0, nice_ceiling(top) if top > 0 else 1.0))
+        levels = (0.0, nice_ceiling(top) if top > 0 else 1.0)
+        if levels != tuple(self._color_bar.levels()):  # setLevels re-lays out the bar's axis even when equal
+            self._color_bar.setLevels(levels)
         self._image.setRect(QRectF(-0.5, -0.5, n_keys, n_rows))
         self._backdrop.setRect(QRectF(-0.5, -0.5, n_keys, n_rows))
         # The key-kind strip sits above row 0 (y points down), about a tenth of the rows' height.

@@ -346,7 +346,11 @@ def test_attention_marks_memo_summaries_and_follows_the_selectors(
     bar = panel.color_bar()
     top = float(np.nanmax(panel.image()))  # the scale's top: the largest weight, up to the next 1/2/5 step
     assert bar.values == pytest.approx((0.0, nice_ceiling(top))) and top <= bar.values[1] <= 2.5 * top
-    assert panel._image.levels is not None
+    assert list(panel._image.levels) == pytest.approx(bar.values)  # the image is coloured on the bar's scale
+    qtbot.waitUntil(lambda: bar.axis.picture is not None, timeout=5000)  # painted once
+    laid_out = bar.axis.picture
+    panel.set_trace(trace)  # the same scale again: the bar's axis keeps its layout (a repaint's largest cost)
+    assert bar.axis.picture is laid_out
 
 
 def test_attention_handles_fct_whole_context_and_empty_traces(
