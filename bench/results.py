@@ -422,50 +422,74 @@ def cache_at_trial_end(directory: Path, trial_steps: int, window: int) -> tuple[
     return trace.cache_tokens, trace.cache_bytes
 
 
+def long_context_key(row: dict[str, Any]) -> tuple[int, int, bool]:
+    return row["trial_steps"], row["stream_window"], bool(row.get("equal_to_memo", False))
+
+
+def long_context_rows(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "long-context.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 def cmd_long_context(args: argparse.Namespace) -> None:
     """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches; each row
-    with the KV entries and bytes held at the trial's end, and FCT also at Memo's whole-cache size."""
+    with the KV entries and bytes held at the trial's end, and FCT also at Memo's whole-cache size.
+
+    Each row is written as it is measured and a rerun keeps the rows of the same checkpoint (its env steps), so
+    the evaluation resumes where it stopped: FCT's whole-cache rows at 8x take hours on 2 cores."""
     experiment = EXPERIMENTS[args.experiment]
     base = training_trial(experiment)
     for arm, seed in selected(experiment, args):
         directory = run_dir(experiment, arm, seed)
+        if arm.name not in STREAM_WINDOWS or not checkpoint_of(directory).is_file():
+            continue
         memo = run_dir(experiment, Arm("memo", "memo"), seed)
-        if arm.name in STREAM_WINDOWS and checkpoint_of(directory).is_file():
-            rows = []
-            for multiple in LONG_CONTEXT_MULTIPLES:
-                windows = [(0, False)] + [(window, False) for window in STREAM_WINDOWS[arm.name]]
-                if arm.name == "fct" and checkpoint_of(memo).is_file():
-                    windows.append((cache_at_trial_end(memo, base * multiple, 0)[0], True))
-                for window, equal_to_memo in windows:
+        memo_rows = {long_context_key(row): row for row in long_context_rows(memo)}
+        env_steps = trained_steps(directory)
+        kept = {
+            long_context_key(row): row
+            for row in long_context_rows(directory)
+            if row.get("env_steps") == env_steps
+        }
+        rows: list[dict[str, Any]] = []
+        for multiple in LONG_CONTEXT_MULTIPLES:
+            trial_steps = base * multiple
+            windows = [(0, False)] + [(window, False) for window in STREAM_WINDOWS[arm.name]]
+            if arm.name == "fct" and checkpoint_of(memo).is_file():
+                memo_whole = memo_rows.get((trial_steps, 0, False), {})
+                entries = memo_whole.get("kv_entries") or cache_at_trial_end(memo, trial_steps, 0)[0]
+                windows.append((entries, True))
+            for window, equal_to_memo in windows:
+                row = kept.pop((trial_steps, window, equal_to_memo), None)
+                if row is None:
                     result = evaluate_run(
                         directory,
                         "test",
                         args.trials,
                         experiment.deterministic,
-                        {"trial_steps": base * multiple},
+                        {"trial_steps": trial_steps},
                         {"stream_window": window},
                         window_steps=WINDOW_STEPS,
                     )
-                    entries, kv_bytes = cache_at_trial_end(directory, base * multiple, window)
-                    rows.append(
-                        {
-                            "trial_steps": base * multiple,
-                            "stream_window": window,
-                            "equal_to_memo": equal_to_memo,
-                            "kv_entries": entries,
-                            "kv_bytes": kv_bytes,
-                            "trial_return": result["trial_return"],
-                            "return_per_500_steps": result["trial_return"]["mean"]
-                            * WINDOW_STEPS
-                            / (base * multiple),
-                            "return_per_window": result["return_per_window"]["mean"],
-                        }
-                    )
-                    print(
-                        f"{directory.name} x{multiple} window {window}: {rows[-1]['return_per_500_steps']:.2f} "
-                        f"per 500 steps, {entries} KV entries, {kv_bytes / 1024:.0f} KiB"
-                    )
-            (directory / "long-context.json").write_text(json.dumps(rows, indent=1))
+                    row = {
+                        "trial_steps": trial_steps,
+                        "stream_window": window,
+                        "equal_to_memo": equal_to_memo,
+                        "env_steps": env_steps,
+                        "trial_return": result["trial_return"],
+                        "return_per_500_steps": result["trial_return"]["mean"] * WINDOW_STEPS / trial_steps,
+                        "return_per_window": result["return_per_window"]["mean"],
+                    }
+                if "kv_entries" not in row:  # rows measured before the KV columns existed
+                    row["kv_entries"], row["kv_bytes"] = cache_at_trial_end(directory, trial_steps, window)
+                rows.append(row)
+                # The rows measured so far, then those of this checkpoint still to be reached: nothing is lost.
+                (directory / "long-context.json").write_text(json.dumps(rows + list(kept.values()), indent=1))
+                print(
+                    f"{directory.name} x{multiple} window {window}: {row['return_per_500_steps']:.2f} per 500 "
+                    f"steps, {row['kv_entries']} KV entries, {row['kv_bytes'] / 1024:.0f} KiB",
+                    flush=True,
+                )
 
 
 # ------------------------------------------------------------------------------------------------ reporting
