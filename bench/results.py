@@ -734,24 +734,36 @@ def long_context_report(args: argparse.Namespace) -> None:
     for key in LONG_CONTEXT_EXPERIMENTS:
         experiment = EXPERIMENTS[key]
         tables = [
-            (arm.name, seed, json.loads((run_dir(experiment, arm, seed) / "long-context.json").read_text()))
+            (arm.name, seed, rows)
             for arm, seed in selected(experiment, args)
-            if (run_dir(experiment, arm, seed) / "long-context.json").is_file()
+            if (rows := long_context_rows(run_dir(experiment, arm, seed)))
         ]
         if not tables:
             continue
         base = training_trial(experiment)
         print(f"\n### Memory at long context (Dark-Key-To-Door, `{key}`: trained on {base}-step trials)\n")
-        print("Return per 500 steps over the whole trial, and in each consecutive 500-step window of it:\n")
-        print("| arm | seed | trial (training trials) | cache | return per 500 steps | per 500-step window |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "Return per 500 steps over the whole trial, the KV cache held at its end (per layer; bytes over all "
+            "layers), and the return in each consecutive 500-step window:\n"
+        )
+        print(
+            "| arm | seed | trial (training trials) | cache | return per 500 steps | KV at the end | per 500-step window |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for name, seed, rows in tables:
             for row in rows:
                 cache = f"streaming, newest {row['stream_window']}" if row["stream_window"] else "whole"
+                if row.get("equal_to_memo"):
+                    cache += " (Memo's whole cache)"
+                kv = (
+                    f"{row['kv_entries']:,}, {row['kv_bytes'] / 1024:,.0f} KiB"
+                    if "kv_entries" in row
+                    else "–"
+                )
                 windows = ", ".join(f"{v:.1f}" for v in row["return_per_window"])
                 print(
                     f"| {name} | {seed} | {row['trial_steps']} ({row['trial_steps'] // base}x) | {cache} | "
-                    f"{row['return_per_500_steps']:.2f} | {windows} |"
+                    f"{row['return_per_500_steps']:.2f} | {kv} | {windows} |"
                 )
         plot_long_context(key, base, tables)
 
@@ -767,8 +779,10 @@ def plot_long_context(key: str, base: int, tables: list[tuple[str, int, list[dic
             if row["trial_steps"] != longest["trial_steps"]:
                 continue
             style = {0: "-", 256: "--"}.get(row["stream_window"], ":")
-            label = f"{name} s{seed}" + (
-                f", streaming {row['stream_window']}" if row["stream_window"] else ""
+            label = (
+                f"{name} s{seed}"
+                + (f", streaming {row['stream_window']}" if row["stream_window"] else "")
+                + (" (Memo's cache)" if row.get("equal_to_memo") else "")
             )
             windows = row["return_per_window"]
             ax.plot(
