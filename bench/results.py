@@ -158,6 +158,25 @@ EXPERIMENTS: dict[str, Experiment] = {
         paper_target="Memo trained on 500-2,000-step trials, for the long-context test",
         references=tuple((name, value) for name, value in DKTD_REFERENCES if not name.startswith("target")),
     ),
+    # The Memo paper's own kind of task (issue 21.5): multi-object navigation on long trials in one apartment,
+    # 4,096 steps as ExtObjNav's (16 writes of Memo's 256-step segments), Memo vs FCT at the budget one core
+    # gives in a few sessions; read against random and the budget the measured learning rate projects.
+    "objnav-long": Experiment(
+        key="objnav-long",
+        scene="objnav-apartment",
+        arms=(Arm("memo", "memo"), Arm("fct", "fct")),
+        steps=2_000_000,
+        seeds=(0,),
+        splits=("test",),
+        eval_trials=16,
+        deterministic=False,
+        scene_args=("--option", "trial_steps=4096"),
+        paper_target="Memo paper (ExtObjNav, 4,096-step trials): Memo ahead of the full-context transformer",
+        # python bench/random_reference.py --scene objnav-apartment --option trial_steps=4096 --option rooms=2x2
+        # --option objects=10 --option image_size=32 --trials 16 (the fast preset's apartment; 2026-12-03,
+        # x86_64, 2 cores): -24.05 ± 12.40, success 0.007 over 1,027 episodes per trial (random stops early).
+        references=(("random", -24.05),),
+    ),
     "hcv": Experiment(
         key="hcv",
         scene="halfcheetah-vel",
