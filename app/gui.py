@@ -169,9 +169,8 @@ def run_gui(
         # Closes the workers even if the loop ended without a close event; a PPO update in progress is
         # waited for (its iteration is already saved), so the run's files end consistent.
         if window.shutdown() or window.wait_for_workers():
-            delete_window(
-                window
-            )  # its Qt objects now, not in the collector's order at exit (app/gui_thread_gc.py)
+            # Its Qt objects now, not in the collector's order at exit (app/gui_thread_gc.py).
+            delete_window(window)
         else:
             outcome["code"] = outcome["code"] or 1
     return outcome["code"]
