@@ -86,8 +86,8 @@ def pretrained_player(path: str | Path, config: TrainConfig, seed: int = 0) -> P
 
 def attach_compared(player: Player, config: TrainConfig, compare: str, seed: int = 0) -> None:
     """Compare mode: the agent `compare` names (agents/compare.py) acts beside `player` in lockstep, labelled as
-    `compared_agent` says (the watched agent's label is the player thread's, with `source_label`). UserError (one line) if it
-    cannot: a checkpoint of another scene, an unknown agent."""
+    `compared_agent` says (the watched agent's caption is the player thread's, with `source_label`). UserError
+    (one line) if it cannot: a checkpoint of another scene, an unknown agent."""
     compared = compared_agent(compare, config)
     player.attach_partner(Player(compared.scene, compared.agent, seed=seed, label=compared.label))
 

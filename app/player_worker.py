@@ -377,7 +377,7 @@ class PlayerWorker(QObject):
             camera=self._camera.supported,
             checkpoint=payload,
             source=source,
-            label=player.label or f"{config.agent} ({source_label(source)})",
+            label=f"{config.agent} ({source_label(source)})",  # the watched player is built unlabelled
             partner=None if player.partner is None else player.partner.label,
         )
         self._apply_speed()
