@@ -1,9 +1,10 @@
 """The level results are read against: uniformly random actions through a scene's own trials.
 
-`python bench/random_reference.py --scene objnav-apartment --option trial_steps=4096 [--trials 16] [--split test]
-[--seed 0]` prints the mean trial return (± std over trials), the success rate (episodes in which any step succeeded) and
-the episodes per trial, scored as `main.py eval` scores an agent (agents.statistics). docs/results.md quotes it where a run is to be
-judged by its distance from random (issue 21.5: navigation on long trials).
+`python bench/random_reference.py --scene objnav-apartment --option trial_steps=4096 [--trials 16]
+[--split test] [--seed 0]` prints the mean trial return (± std over trials), the success rate (episodes in
+which any step succeeded) and the episodes per trial, scored as `main.py eval` scores an agent
+(agents.statistics). docs/results.md quotes it where a run is to be judged by its distance from random
+(issue 21.5: navigation on long trials).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless: before mujoco picks a GL backend
 
+from scenes.errors import UserError
 from scenes.registry import make_scene
 from scenes.trials import Trials
 
@@ -65,7 +67,7 @@ def random_reference(
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -74,16 +76,33 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--split", default="test")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    options = dict(option.split("=", 1) for option in args.option)
-    row = random_reference(args.scene, options, args.trials, args.split, args.seed)
+    args = parser.parse_args(argv)
+    options = {}
+    for option in args.option:
+        name, equals, value = option.partition("=")
+        if not equals:
+            return fail(f"--option expects NAME=VALUE, got {option!r}")
+        options[name] = value
+    if args.trials < 1:
+        return fail(f"--trials must be at least 1, got {args.trials}")
+    try:
+        row = random_reference(args.scene, options, args.trials, args.split, args.seed)
+    except UserError as error:  # an unknown scene, option, value or split: one line, as main.py says it
+        return fail(str(error))
     success = "" if row["success_rate"] is None else f", success {row['success_rate']:.3f}"
+    named = "".join(f" {name}={value}" for name, value in options.items())
     print(
-        f"random on {args.scene}{''.join(f' {k}={v}' for k, v in options.items())} ({args.split}, {args.trials} trials of {row['steps_per_trial']} "
+        f"random on {args.scene}{named} ({args.split}, {args.trials} trials of {row['steps_per_trial']} "
         f"steps): trial return {row['trial_return']:.2f} ± {row['trial_return_std']:.2f}{success}, "
         f"{row['episodes_per_trial']:.1f} episodes per trial"
     )
+    return 0
+
+
+def fail(message: str) -> int:
+    print(f"engram: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -33,3 +33,22 @@ def test_a_continuous_scene_without_success_runs_whole_trials() -> None:
     row = random_reference.random_reference("halfcheetah-vel", {}, trials=2, split="test", seed=0)
     assert row["success_rate"] is None and row["steps_per_trial"] == 400
     assert math.isfinite(row["trial_return"]) and row["trial_return"] < 0  # random flailing misses the target
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--scene", "bandit", "--option", "arms=3"],
+            "engram: unknown bandit option(s) 'arms'; valid: pulls, variant",
+        ),
+        (["--scene", "bandit", "--option", "pulls"], "engram: --option expects NAME=VALUE, got 'pulls'"),
+        (["--scene", "bandit", "--trials", "0"], "engram: --trials must be at least 1, got 0"),
+    ],
+)
+def test_bad_input_is_one_line_naming_it(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert random_reference.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n" and captured.out == ""
