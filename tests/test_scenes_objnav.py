@@ -14,6 +14,7 @@ from scenes.objnav import (
     CATEGORIES,
     CATEGORY_NAMES,
     CELL,
+    EPISODE_RULES,
     FORWARD_ACTION,
     GPS_SCALE,
     HEADINGS,
@@ -191,6 +192,60 @@ def test_reward_is_the_decrease_in_geodesic_distance() -> None:
         d1 = before[int(position[1] // CELL), int(position[0] // CELL)]
         assert reward[0] == pytest.approx(d0 - d1 - STEP_PENALTY)
         assert info["distance_to_goal"][0] == pytest.approx(d1)
+
+
+def _extobjnav_twin(batch: ObjNavBatch) -> ObjNavBatch:
+    """A one-env batch on `batch`'s task under Memo's ExtObjNav rules (`rules = "extobjnav"`)."""
+    return scene(rules="extobjnav").make_batch(1, [batch.get_task(0)])
+
+
+def test_extobjnav_rules_stop_ends_nothing_and_arriving_succeeds() -> None:
+    rules = EPISODE_RULES["extobjnav"]
+    plain, k, (x, y, heading) = _goal_pose()
+    batch = _extobjnav_twin(plain)
+    # Facing away 1 m from the goal: stop is a no-op (Memo's config: must_call_stop False).
+    batch.place_agent(0, x, y, heading + HEADINGS // 2)
+    _, reward, terminated, truncated, info = batch.step(np.array([STOP]))
+    assert not terminated[0] and not truncated[0] and not info["success"][0]
+    assert batch.agent_pose(0) == (pytest.approx(np.array([x, y])), (heading + HEADINGS // 2) % HEADINGS)
+    assert reward[0] == pytest.approx(-rules.step_penalty)  # the angle's first value inside 3 m pays nothing
+    # Turning towards it: the next 30° turn pays the decrease of the angle, computed here from the geometry.
+    centre = (np.array(batch.apartment(0).objects[k].cell) + 0.5) * CELL
+
+    def angle_to_goal() -> float:
+        position, facing = batch.agent_pose(0)
+        offset = centre - position
+        cosine = offset @ heading_vector(facing) / np.linalg.norm(offset)
+        return math.acos(float(np.clip(cosine, -1.0, 1.0)))
+
+    before = angle_to_goal()
+    _, reward, terminated, _, _ = batch.step(np.array([TURN_LEFT]))
+    assert not terminated[0]
+    assert reward[0] == pytest.approx(before - angle_to_goal() - rules.step_penalty)
+    assert abs(before - angle_to_goal()) == pytest.approx(math.pi / 6, abs=1e-6)
+    # Facing it from 1 m: the step after arriving ends the episode as a success, whatever the action.
+    batch.place_agent(0, x, y, heading)
+    _, reward, terminated, _, info = batch.step(np.array([STOP]))
+    assert terminated[0] and info["success"][0] and info["spl"][0] > 0
+    assert reward[0] == pytest.approx(rules.success_reward - rules.step_penalty)
+    # The default rules on the same task: stopping there is what succeeds (and ends the episode).
+    plain.place_agent(0, x, y, heading + HEADINGS // 2)
+    _, _, terminated, _, info = plain.step(np.array([STOP]))
+    assert terminated[0] and not info["success"][0]
+
+
+def test_extobjnav_random_walk_ends_episodes_only_by_arriving_or_the_step_limit() -> None:
+    s = scene(rules="extobjnav", episode_length=60)
+    batch = s.make_batch(4, [s.sample_task(np.random.default_rng(seed)) for seed in range(4)])
+    rng = np.random.default_rng(0)
+    ends = 0
+    for _ in range(240):
+        _, _, terminated, truncated, info = batch.step(rng.integers(0, 4, size=4))
+        np.testing.assert_array_equal(terminated, info["success"])
+        for i in np.flatnonzero(terminated | truncated):
+            ends += 1
+            batch.reset([i])
+    assert ends >= 4 * (240 // 60) - 4  # every env ran its episodes to the limit or to the goal
 
 
 def test_moving_the_goal_object_mid_episode_changes_the_reward_at_the_next_step() -> None:

@@ -30,11 +30,19 @@ Actions, `Discrete(4)` in Habitat's order: 0 stop, 1 forward 0.25 m, 2 turn left
 forward step into a wall, furniture or an object leaves the agent where it was (`collided` in info).
 
 ## Reward and success
-`r = (d_prev - d) + 2.5·success - 0.01` with d the geodesic distance in metres from the agent's cell to the
-nearest free cell next to an instance of the goal category (4-connected BFS over the occupancy grid, cached per
-category). Stop ends the episode; it succeeds if an instance of the goal category is within 1.5 m of the agent
-and in view: inside the camera's field of view with the first thing a ray from the camera meets (`mj_ray`) being
-that object. Episodes last at most `episode_length` (500) steps.
+With the default `rules = "objectnav"` (Habitat ObjectNav): `r = (d_prev - d) + 2.5·success - 0.01` with d the
+geodesic distance in metres from the agent's cell to the nearest free cell next to an instance of the goal
+category (4-connected BFS over the occupancy grid, cached per category). Stop ends the episode; it succeeds if an
+instance of the goal category is within 1.5 m of the agent and in view: inside the camera's field of view with
+the first thing a ray from the camera meets (`mj_ray`) being that object. Episodes last at most
+`episode_length` (500) steps.
+
+With `rules = "extobjnav"` (Memo's official ExtObjNav configs; docs/reference/extobjnav-rules.md): stop is a
+no-op; arriving (the same within-1.5-m-and-in-view test, made after every step) succeeds and ends the episode;
+`r = (d_prev - d) + (a_prev - a) + 10·success - 0.005`, where a is the angle in radians between the heading and
+the nearest goal instance, counted only within 3 m of the goal. In a trial of many episodes the two differ in
+kind: where stop ends an episode, stopping at once re-draws the start, and a policy can collect the distance
+term's first step over and over (what Memo learned in the first objnav-long run, docs/results.md).
 
 ## Trials (ExtObjNav-style)
 A trial is `trial_steps` steps in ONE apartment; every episode starts at a random free cell facing a random way
@@ -86,6 +94,7 @@ from scenes.objnav.spec import (
     CATEGORIES,
     CATEGORY_NAMES,
     CELL,
+    EPISODE_RULES,
     FORWARD,
     FORWARD_ACTION,
     GPS_SCALE,
@@ -112,6 +121,7 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_NAMES",
     "CELL",
+    "EPISODE_RULES",
     "FORWARD",
     "FORWARD_ACTION",
     "GPS_SCALE",

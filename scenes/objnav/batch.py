@@ -32,6 +32,7 @@ from scenes.objnav.spec import (
     CATEGORIES,
     CATEGORY_NAMES,
     CELL,
+    EPISODE_RULES,
     FAR,
     FORWARD,
     FORWARD_ACTION,
@@ -41,10 +42,8 @@ from scenes.objnav.spec import (
     MIN_START_DISTANCE,
     NEAR,
     OBJNAV_TASK_PARAMS,
-    STEP_PENALTY,
     STOP,
     SUCCESS_DISTANCE,
-    SUCCESS_REWARD,
     TURN_LEFT,
     camera_image_shape,
     heading_vector,
@@ -76,6 +75,7 @@ class _Env:
     start_distance: float = 0.0
     path_length: float = 0.0
     path: list[tuple[float, float]] | None = None
+    goal_angle: float | None = None  # radians to the nearest goal instance at the last turn-reward step
 
     @property
     def cell(self) -> tuple[int, int]:
@@ -105,6 +105,7 @@ class ObjNavBatch:
         self.image_size = int(options["image_size"])
         self.depth = bool(options["depth"])
         self.episode_length = int(options["episode_length"])
+        self.rules = EPISODE_RULES[str(options["rules"])]
         self.image_shape = camera_image_shape(self.image_size, self.depth)
         channels = self.image_shape[2]
         size = observation_size(self.image_size, self.depth)
@@ -188,7 +189,7 @@ class ObjNavBatch:
         self._place_agent(env, rng)
         env.heading = int(rng.integers(HEADINGS))
         env.steps, env.ended, env.path_length = 0, False, 0.0
-        env.start_distance = env.distance
+        env.start_distance, env.goal_angle = env.distance, None
         self._sync_agent(env)
 
     def _place_agent(self, env: _Env, rng: np.random.Generator) -> None:
@@ -238,19 +239,30 @@ class ObjNavBatch:
             "distance_to_goal": np.zeros(n, dtype=np.float32),
             "goal": np.zeros(n, dtype=np.int64),
         }
+        rules = self.rules
         for i, (env, action) in enumerate(zip(self._envs, a, strict=True)):
             success = False
             if action == STOP:
-                success = self.goal_in_view(i, SUCCESS_DISTANCE)
-                terminated[i] = True
+                if rules.stop_ends_episode:
+                    success = self.goal_in_view(i, SUCCESS_DISTANCE)
+                    terminated[i] = True
             elif action == FORWARD_ACTION:
                 info["collided"][i] = not self._forward(env)
             else:
                 env.heading = (env.heading + (1 if action == TURN_LEFT else -1)) % HEADINGS
             self._sync_agent(env)
+            if not rules.stop_ends_episode:
+                success = self.goal_in_view(i, SUCCESS_DISTANCE)
+                terminated[i] = success
             env.steps += 1
             distance = self._goal_distance(env)
-            reward[i] = env.distance - distance + SUCCESS_REWARD * success - STEP_PENALTY
+            reward[i] = env.distance - distance + rules.success_reward * success - rules.step_penalty
+            if rules.turn_reward_distance is not None and distance < rules.turn_reward_distance:
+                # As NamedNavToObjReward: the angle's first value inside the radius pays nothing; later
+                # ones pay their decrease (the last value outside the radius is kept, as there).
+                angle = self._goal_angle(env)
+                reward[i] += (angle if env.goal_angle is None else env.goal_angle) - angle
+                env.goal_angle = angle
             env.distance = distance
             truncated[i] = env.steps >= self.episode_length
             env.ended = bool(terminated[i] or truncated[i])
@@ -274,6 +286,19 @@ class ObjNavBatch:
         env.path_length += FORWARD
         env.path.append((float(target[0]), float(target[1])))
         return True
+
+    def _goal_angle(self, env: _Env) -> float:
+        """Radians between the heading and the direction to the nearest instance of the goal category."""
+        assert env.position is not None
+        forward = heading_vector(env.heading)
+        offsets = [
+            env.data.mocap_pos[k + 1, :2] - env.position
+            for k, obj in enumerate(env.apartment.objects)
+            if obj.category == env.goal
+        ]
+        nearest = min(offsets, key=lambda offset: float(offset @ offset))
+        planar = max(float(np.linalg.norm(nearest)), 1e-9)
+        return math.acos(float(np.clip(nearest @ forward / planar, -1.0, 1.0)))
 
     def goal_in_view(self, env_id: int, max_distance: float) -> bool:
         """Whether an instance of env `env_id`'s goal category is within `max_distance` m, inside the camera's
@@ -346,7 +371,7 @@ class ObjNavBatch:
         if not (0 <= cell[0] < apt.nx and 0 <= cell[1] < apt.ny) or not apt.passable[cell[1], cell[0]]:
             raise UserError(f"({x:.2f}, {y:.2f}) m is not a free cell of this apartment")
         env.position, env.heading = np.array([x, y], dtype=np.float64), int(heading) % HEADINGS
-        env.distance = self._goal_distance(env)
+        env.distance, env.goal_angle = self._goal_distance(env), None
         env.path = [(float(x), float(y))]
         self._sync_agent(env)
         return self._observe([env_id])[0]
@@ -377,6 +402,7 @@ class ObjNavBatch:
             old.goal = CATEGORY_NAMES.index(task["goal_category"])
         if old.position is not None:
             old.distance = self._goal_distance(old)  # an edit pays no reward by itself
+            old.goal_angle = None
         _pose(old)
 
     # -- rendering ---------------------------------------------------------------------------------------------

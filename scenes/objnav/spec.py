@@ -19,6 +19,34 @@ SUCCESS_DISTANCE = 1.5  # m
 SUCCESS_REWARD = 2.5  # Habitat ObjectNav's success reward
 STEP_PENALTY = 0.01
 MIN_START_DISTANCE = 1.0  # m of geodesic distance between an episode's start and its goal
+
+
+@dataclass(frozen=True)
+class EpisodeRules:
+    """How an episode ends and what it pays, beyond the distance term `d_prev - d` both rule sets share.
+
+    `stop_ends_episode`: Habitat ObjectNav's rule (stop ends the episode, success is judged then); without it,
+    stop is a no-op and arriving (goal within SUCCESS_DISTANCE and in view) succeeds and ends the episode.
+    `turn_reward_distance`: within this geodesic distance (m) of the goal, turning towards the nearest goal
+    instance pays its change in angle (radians); None: no such term.
+    """
+
+    stop_ends_episode: bool
+    success_reward: float
+    step_penalty: float
+    turn_reward_distance: float | None
+
+
+EPISODE_RULES: dict[str, EpisodeRules] = {
+    # Habitat ObjectNav (habitat-lab's objectnav task: success 2.5, slack -0.01, distance-to-goal reward).
+    "objectnav": EpisodeRules(True, SUCCESS_REWARD, STEP_PENALTY, None),
+    # Memo's official ExtObjNav configs (memo/configs/tasks/obj_nav_hssd.yaml, baseline/nav2obj_hssd_*.yaml;
+    # docs/reference/extobjnav-rules.md): success_reward 10, slack_reward -0.005, must_call_stop False with
+    # end_on_success True, dist_reward 1, angle_dist_reward 1 within turn_reward_dist 3 m, bad_term_pen 0.
+    # In trials of many episodes this matters: where stop ends an episode, stopping at once re-draws the start,
+    # and a policy can farm the distance term's first step of every episode (docs/results.md, objnav-long).
+    "extobjnav": EpisodeRules(False, 10.0, 0.005, 3.0),
+}
 MAX_DEPTH = 5.0  # m, depth observations are clipped here and scaled to [0, 1]
 GPS_SCALE = 0.1
 NEAR, FAR = 0.05, 30.0  # m: every apartment model's frustum (statistic extent 10 × znear / zfar in mjcf.py)
@@ -131,6 +159,13 @@ OBJNAV_OPTIONS: tuple[TaskParam, ...] = (
     ),
     TaskParam("depth", "choice", "add a depth channel to the image", choices=(False, True), default=False),
     TaskParam("episode_length", "int", "step limit of an episode", low=10, high=500, default=500),
+    TaskParam(
+        "rules",
+        "choice",
+        "episode rules: objectnav (stop ends an episode) or extobjnav (arriving succeeds; Memo's official config)",
+        choices=tuple(EPISODE_RULES),
+        default="objectnav",
+    ),
     TaskParam(
         "trial_steps", "int", "steps per trial (episodes in one apartment)", low=10, high=32768, default=1024
     ),
