@@ -1,13 +1,16 @@
-"""Which CPU cores a process's threads run on (Linux), and how the app splits them while a run trains.
+"""Which CPU cores a process's threads run on (Linux), how the app splits them while a run trains, and which of
+the window's threads yields when they compete.
 
-Qt-free: the trainer's child process pins itself with `pin_threads` (agents/trainer_process.py), and the
-window's trainer worker pins the window's threads to the cores `CoreSplit` leaves it.
+Qt-free: the trainer's child process pins itself with `pin_threads` (agents/trainer_process.py), the window's
+trainer worker pins the window's threads to the cores `CoreSplit` leaves it, and the window's player thread
+lowers its own priority with `lower_thread_priority` (app/player_worker.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass
 
 # The cores this process may use, read at import, before any thread is pinned (affinity is per thread).
@@ -42,3 +45,14 @@ class CoreSplit:
             return None
         cpus = sorted(ALL_CPUS)
         return cls(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
+
+
+def lower_thread_priority(increment: int) -> None:
+    """Raise the calling thread's nice value by `increment` (Linux: nice is per thread, and a thread started
+    afterwards, such as llvmpipe's rasteriser threads for a GL context this thread creates, inherits it). An
+    unprivileged process may always lower its own priority; elsewhere, or if refused, nothing changes."""
+    if not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + increment)

@@ -29,6 +29,7 @@ import torch
 from PySide6.QtCore import QObject, Signal
 
 from agents.config import TrainConfig
+from agents.cpu_affinity import lower_thread_priority
 from agents.memory_watch import TrialRecorder
 from agents.player import COMPARE_DIVIDER_PX, Player, PlayerStep, side_by_side
 from app import qt_compat  # noqa: F401  (before any Qt call)
@@ -47,6 +48,8 @@ from scenes.base import Task, TaskParam
 from scenes.camera import UserCamera
 from scenes.errors import UserError
 from scenes.video import VideoWriter
+
+PLAYER_NICE = 5  # how much lower than the event loop's the player thread's (and its renderer's) priority is
 
 P = ParamSpec("P")
 
@@ -269,6 +272,10 @@ class PlayerWorker(QObject):
         # thread's spinning cost half a core and 10-15 frames/s. Training runs in its own process, so this
         # process-wide setting touches nothing else.
         torch.set_num_threads(1)
+        # While a run trains, the window's threads share the cores the trainer leaves them (one of two here):
+        # at equal priority a 10 ms timer waited behind this thread's renders (event-loop p95 38-55 ms). The
+        # event loop comes first; nice 5 keeps most of compare mode's frame rate (docs/benchmarks.md).
+        lower_thread_priority(PLAYER_NICE)
         try:
             while not self._stopping:
                 self._wait_for_commands(self._timeout())
