@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import pickle
+import threading
 import typing
 from collections import defaultdict
 from pathlib import Path
@@ -28,7 +29,7 @@ from agents.player import COMPARE_DIVIDER_PX
 from agents.trainer import initial_agent
 from app.handover import TRIALS_KEPT, PlayerOutbox, StepRecord
 from app.player_factories import architecture_key, fresh_player
-from app.player_worker import PlayerWorker
+from app.player_worker import PLAYER_NICE, PlayerWorker
 from app.trainer_worker import TrainerWorker
 from scenes.registry import make_scene
 from scenes.video import read_video
@@ -80,6 +81,11 @@ def test_the_player_hands_over_each_whole_trial_memory_while_asked(qtbot: Any) -
         worker.build(fresh_player(tiny_config(), seed=0))
         qtbot.waitUntil(lambda: bool(infos), timeout=WAIT_MS)
         steps = infos[0].steps_per_trial
+        if hasattr(os, "getpriority"):  # the event loop's thread comes first (PLAYER_NICE)
+            player_nice = os.getpriority(os.PRIO_PROCESS, worker._thread.native_id or 0)
+            assert player_nice == min(
+                os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + PLAYER_NICE, 19
+            )
         worker.set_render_size(64, 48)  # each single step is rendered; the subject here is the memory
         worker.set_speed(None)
         worker.set_record_memory(True)
