@@ -81,7 +81,9 @@ def finish(processes: list[subprocess.Popen], timeout: float = 240) -> list[tupl
         except subprocess.TimeoutExpired:
             for p in processes:
                 p.kill()
-            raise
+            # Every process's last words, not only the first one's: a hang is usually another rank's story.
+            tails = [p.communicate()[1][-2000:] for p in processes]
+            raise AssertionError(f"a process outlived {timeout:g} s; stderr tails: {tails}") from None
         results.append((process.returncode, out, err))
     return results
 
