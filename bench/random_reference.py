@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless: before mujoco picks a GL backend
 
+from main import parse_assignment
 from scenes.errors import UserError
 from scenes.registry import make_scene
 from scenes.trials import Trials
@@ -77,17 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    options = {}
-    for option in args.option:
-        name, equals, value = option.partition("=")
-        if not equals:
-            return fail(f"--option expects NAME=VALUE, got {option!r}")
-        options[name] = value
     if args.trials < 1:
         return fail(f"--trials must be at least 1, got {args.trials}")
     try:
+        options = dict(parse_assignment(option, "--option") for option in args.option)
         row = random_reference(args.scene, options, args.trials, args.split, args.seed)
-    except UserError as error:  # an unknown scene, option, value or split: one line, as main.py says it
+    except UserError as error:  # a malformed --option, an unknown scene, option, value or split: as main.py
         return fail(str(error))
     success = "" if row["success_rate"] is None else f", success {row['success_rate']:.3f}"
     named = "".join(f" {name}={value}" for name, value in options.items())
