@@ -208,7 +208,7 @@ def test_extobjnav_rules_stop_ends_nothing_and_arriving_succeeds() -> None:
     _, reward, terminated, truncated, info = batch.step(np.array([STOP]))
     assert not terminated[0] and not truncated[0] and not info["success"][0]
     assert batch.agent_pose(0) == (pytest.approx(np.array([x, y])), (heading + HEADINGS // 2) % HEADINGS)
-    assert reward[0] == pytest.approx(-rules.step_penalty)  # the angle's first value inside 3 m pays nothing
+    assert reward[0] == pytest.approx(-rules.step_penalty)  # a step that neither moves nor turns pays no term
     # Turning towards it: the next 30° turn pays the decrease of the angle, computed here from the geometry.
     centre = (np.array(batch.apartment(0).objects[k].cell) + 0.5) * CELL
 
@@ -232,6 +232,72 @@ def test_extobjnav_rules_stop_ends_nothing_and_arriving_succeeds() -> None:
     plain.place_agent(0, x, y, heading + HEADINGS // 2)
     _, _, terminated, _, info = plain.step(np.array([STOP]))
     assert terminated[0] and not info["success"][0]
+
+
+def _nearest_goal_angle(batch: ObjNavBatch) -> tuple[float, float]:
+    """(planar distance, angle in radians) from the agent's heading to the nearest instance of its goal
+    category, from the object cells and the pose alone."""
+    position, facing = batch.agent_pose(0)
+    goal = CATEGORY_NAMES.index(batch.goal_category(0))
+    centres = [(np.array(o.cell) + 0.5) * CELL for o in batch.apartment(0).objects if o.category == goal]
+    offset = min((c - position for c in centres), key=lambda o: float(o @ o))
+    cosine = offset @ heading_vector(facing) / np.linalg.norm(offset)
+    return float(np.linalg.norm(offset)), math.acos(float(np.clip(cosine, -1.0, 1.0)))
+
+
+def test_extobjnav_pays_the_first_turn_of_an_episode_that_starts_near_the_goal() -> None:
+    # habitat-lab's measures take their reference at reset (reset_metric runs update_metric), so inside the
+    # angle term's 3 m the first step's turn pays its change of angle, as every later one does.
+    rules = EPISODE_RULES["extobjnav"]
+    s = scene(rules="extobjnav")
+    batch = s.make_batch(1, [s.sample_task(np.random.default_rng(0))])
+    checked = 0
+    for seed in range(400):
+        batch.reset([0], seeds=[seed])
+        position, _ = batch.agent_pose(0)
+        field = batch.apartment(0).distance_field(CATEGORY_NAMES.index(batch.goal_category(0)))
+        if field[int(position[1] // CELL), int(position[0] // CELL)] >= rules.turn_reward_distance:
+            continue
+        before = _nearest_goal_angle(batch)[1]
+        _, reward, _, _, _ = batch.step(np.array([TURN_LEFT]))
+        turned = before - _nearest_goal_angle(batch)[1]
+        assert reward[0] == pytest.approx(turned - rules.step_penalty, abs=1e-6)
+        checked += turned != 0
+        if checked == 3:
+            return
+    pytest.fail("fewer than 3 episodes of 400 started within 3 m of their goal")
+
+
+def test_no_episode_starts_within_the_success_distance_of_a_goal() -> None:
+    # The start is at least 1 m from the goal along the floor (the distance field ends at the object's
+    # neighbouring cells) and also beyond the 1.5 m arrival radius, so no episode begins already arrived.
+    s = scene(rules="extobjnav")
+    batch = s.make_batch(1, [s.sample_task(np.random.default_rng(1))])
+    for seed in range(300):
+        batch.reset([0], seeds=[seed])
+        assert _nearest_goal_angle(batch)[0] > 1.5
+        assert not batch.goal_in_view(0, 1.5)
+
+
+def test_a_goal_at_the_agents_feet_is_below_the_image_and_not_arrived_at() -> None:
+    # Straight ahead but 0.5 m away, a low object's centre lies below the level camera's field of view: the
+    # image shows none of it (checked on the rendered frame), so it is not "in view" and arriving has not
+    # happened, while from 1 m (where the image shows it) it has.
+    for plain, k, (x, y, heading) in _goal_poses():
+        batch = _extobjnav_twin(plain)
+        obj = batch.apartment(0).objects[k]
+        near = (np.array(obj.cell) + 0.5) * CELL - 0.5 * heading_vector(heading)
+        colour = CATEGORIES[obj.category].colour.astype(np.float32) / 255
+        obs = batch.place_agent(0, float(near[0]), float(near[1]), heading)
+        if (np.abs(image(obs) - colour).max(axis=-1) < 0.25).any():
+            continue  # a tall object: part of it is in the image from there
+        assert not batch.goal_in_view(0, 1.5)
+        _, _, terminated, _, info = batch.step(np.array([STOP]))
+        assert not terminated[0] and not info["success"][0]
+        batch.place_agent(0, x, y, heading)
+        assert batch.goal_in_view(0, 1.5)
+        return
+    pytest.fail("no goal in 40 apartments is out of the image 0.5 m straight ahead")
 
 
 def test_extobjnav_random_walk_ends_episodes_only_by_arriving_or_the_step_limit() -> None:

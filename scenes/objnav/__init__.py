@@ -33,14 +33,16 @@ forward step into a wall, furniture or an object leaves the agent where it was (
 With the default `rules = "objectnav"` (Habitat ObjectNav): `r = (d_prev - d) + 2.5·success - 0.01` with d the
 geodesic distance in metres from the agent's cell to the nearest free cell next to an instance of the goal
 category (4-connected BFS over the occupancy grid, cached per category). Stop ends the episode; it succeeds if an
-instance of the goal category is within 1.5 m of the agent and in view: inside the camera's field of view with
-the first thing a ray from the camera meets (`mj_ray`) being that object. Episodes last at most
-`episode_length` (500) steps.
+instance of the goal category is within 1.5 m of the agent and in view: its centre inside the camera's field of
+view (sideways and up/down: an object at the agent's feet is below the image) with the first thing a ray from the
+camera meets (`mj_ray`) being that object. Episodes start at least 1 m from the goal along the floor and beyond
+1.5 m of every goal instance. Episodes last at most `episode_length` (500) steps.
 
 With `rules = "extobjnav"` (Memo's official ExtObjNav configs; docs/reference/extobjnav-rules.md): stop is a
 no-op; arriving (the same within-1.5-m-and-in-view test, made after every step) succeeds and ends the episode;
 `r = (d_prev - d) + (a_prev - a) + 10·success - 0.005`, where a is the angle in radians between the heading and
-the nearest goal instance, counted only within 3 m of the goal. In a trial of many episodes the two differ in
+the nearest goal instance, counted only within 3 m of the goal; d and a are measured at the episode's start (and
+again after an edit), so the first step pays its change, as habitat-lab's measures do. In a trial of many episodes the two differ in
 kind: where stop ends an episode, stopping at once re-draws the start, and a policy can collect the distance
 term's first step over and over (what Memo learned in the first objnav-long run, docs/results.md).
 

@@ -189,19 +189,36 @@ class ObjNavBatch:
         self._place_agent(env, rng)
         env.heading = int(rng.integers(HEADINGS))
         env.steps, env.ended, env.path_length = 0, False, 0.0
-        env.start_distance, env.goal_angle = env.distance, None
+        self._measure_from_here(env)
+        env.start_distance = env.distance
         self._sync_agent(env)
 
+    def _measure_from_here(self, env: _Env) -> None:
+        """Take the agent's current pose as the reference the next step's reward terms are differences from,
+        as habitat-lab's measures do at reset (`reset_metric` runs `update_metric`): the distance, and inside
+        the angle term's radius the angle (so the first step's turn pays, as in NamedNavToObjReward). Used at
+        episode start and after an edit, which then pays nothing by itself."""
+        env.distance = self._goal_distance(env)
+        radius = self.rules.turn_reward_distance
+        env.goal_angle = self._goal_angle(env) if radius is not None and env.distance < radius else None
+
     def _place_agent(self, env: _Env, rng: np.random.Generator) -> None:
-        """A random free cell at least MIN_START_DISTANCE from the goal (any reachable cell if none is)."""
+        """A random free cell at least MIN_START_DISTANCE from the goal along the floor and farther than
+        SUCCESS_DISTANCE from every goal instance, so no episode starts already arrived (any reachable cell if
+        none is)."""
         field = env.apartment.distance_field(env.goal)
         passable = env.apartment.passable & np.isfinite(field)
-        candidates = np.argwhere(passable & (field >= MIN_START_DISTANCE))
+        ys, xs = np.indices(passable.shape)
+        far = np.ones_like(passable)
+        for obj in env.apartment.objects:
+            if obj.category == env.goal:
+                dx, dy = (xs - obj.cell[0]) * CELL, (ys - obj.cell[1]) * CELL
+                far &= np.hypot(dx, dy) > SUCCESS_DISTANCE
+        candidates = np.argwhere(passable & (field >= MIN_START_DISTANCE) & far)
         if not len(candidates):
             candidates = np.argwhere(passable)
         iy, ix = candidates[int(rng.integers(len(candidates)))]
         env.position = np.array([(ix + 0.5) * CELL, (iy + 0.5) * CELL])
-        env.distance = float(field[iy, ix])
         env.path = [(float(env.position[0]), float(env.position[1]))]
 
     def _sync_agent(self, env: _Env) -> None:
@@ -307,17 +324,20 @@ class ObjNavBatch:
         assert env.position is not None
         eye = np.array([env.position[0], env.position[1], CAMERA_HEIGHT])
         forward = heading_vector(env.heading)
+        half_view = math.tan(math.radians(CAMERA_FOVY / 2))
         hit = np.zeros(1, dtype=np.int32)
         for k, obj in enumerate(env.apartment.objects):
             if obj.category != env.goal:
                 continue
             centre = env.data.mocap_pos[k + 1]
             offset = centre[:2] - env.position
-            planar = float(np.linalg.norm(offset))
-            if planar > max_distance:
+            if float(np.linalg.norm(offset)) > max_distance:
                 continue
-            angle = math.degrees(math.acos(np.clip(offset @ forward / max(planar, 1e-9), -1.0, 1.0)))
-            if angle > CAMERA_FOVY / 2:
+            # The centre inside the level camera's square frustum: sideways and up/down alike (an object at
+            # the agent's feet is below the image even when it lies straight ahead).
+            depth = float(offset @ forward)
+            sideways = float(offset @ np.array([-forward[1], forward[0]]))
+            if depth <= 0 or max(abs(sideways), abs(float(centre[2]) - CAMERA_HEIGHT)) > depth * half_view:
                 continue
             mujoco.mj_ray(env.model, env.data, eye, centre - eye, None, 1, -1, hit)
             if hit[0] >= 0 and env.model.geom_bodyid[hit[0]] == k + 2:  # bodies: world, agent, object0, ...
@@ -371,7 +391,7 @@ class ObjNavBatch:
         if not (0 <= cell[0] < apt.nx and 0 <= cell[1] < apt.ny) or not apt.passable[cell[1], cell[0]]:
             raise UserError(f"({x:.2f}, {y:.2f}) m is not a free cell of this apartment")
         env.position, env.heading = np.array([x, y], dtype=np.float64), int(heading) % HEADINGS
-        env.distance, env.goal_angle = self._goal_distance(env), None
+        self._measure_from_here(env)
         env.path = [(float(x), float(y))]
         self._sync_agent(env)
         return self._observe([env_id])[0]
@@ -391,6 +411,7 @@ class ObjNavBatch:
                 env.goal = int(self._rng.choice(env.apartment.categories_present()))
             env.heading, env.steps, env.ended = old.heading, old.steps, old.ended
             self._place_agent(env, self._rng)
+            self._measure_from_here(env)
             env.start_distance, env.path_length = env.distance, 0.0
             self._sync_agent(env)
             self._envs[env_id] = env
@@ -401,8 +422,7 @@ class ObjNavBatch:
         if task["goal_category"] != ANY_GOAL:
             old.goal = CATEGORY_NAMES.index(task["goal_category"])
         if old.position is not None:
-            old.distance = self._goal_distance(old)  # an edit pays no reward by itself
-            old.goal_angle = None
+            self._measure_from_here(old)  # an edit pays no reward by itself
         _pose(old)
 
     # -- rendering ---------------------------------------------------------------------------------------------
