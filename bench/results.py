@@ -177,8 +177,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         paper_target="Memo paper (ExtObjNav, 4,096-step trials): Memo ahead of the full-context transformer",
         # python bench/random_reference.py --scene objnav-apartment --option trial_steps=4096 --option rooms=2x2
         # --option objects=10 --option image_size=32 --option rules=extobjnav --trials 16 (the fast preset's
-        # apartment; 2026-12-03, x86_64, 2 cores): 2.55 ± 21.94, success 0.198 over 10.1 episodes per trial.
-        references=(("random", 2.55),),
+        # apartment; 2026-12-03 at 718f208, x86_64, 2 cores): 1.23 ± 18.63, success 0.204 over 10.1 episodes
+        # per trial.
+        references=(("random", 1.23),),
     ),
     "hcv": Experiment(
         key="hcv",
