@@ -268,9 +268,9 @@ def collect_rollout(
             for _ in range(num_trials * trials.steps_per_trial):
                 if on_step is not None:
                     on_step()
-                batch, out, action, log_prob = act(agent, tokens, state, generator, deterministic)
+                _, out, action, log_prob = act(agent, tokens, state, generator, deterministic)
                 state = out.state
-                record.add_action(tokens, batch, action, log_prob, out.value)
+                record.add_action(tokens, action, log_prob, out.value)
                 tokens, result = trials.step(action.cpu().numpy())  # the one copy back: the envs' actions
                 record.add_result(result)
         except RolloutCut:
@@ -320,9 +320,9 @@ def collect_rollout_overlapped(
                     if step > 0:
                         tokens[g], result = trials.step_wait(g)
                         record.add_result(result)
-                    batch, out, action, log_prob = act(agent, tokens[g], states[g], generator)
+                    _, out, action, log_prob = act(agent, tokens[g], states[g], generator)
                     states[g] = out.state
-                    record.add_action(tokens[g], batch, action, log_prob, out.value)
+                    record.add_action(tokens[g], action, log_prob, out.value)
                     trials.step_async(g, action.cpu().numpy())
         except RolloutCut:
             if num_trials != 1 or len(records) != 1:
@@ -361,7 +361,9 @@ def _check_trial_start(tokens: list[TrialTokens]) -> None:
 
 
 class _StepColumn:
-    """One per-step quantity of a batch of envs, written step by step into a (B, steps, ...) buffer.
+    """One per-step quantity of a batch of envs, written step by step into a (B, steps, ...) buffer: a tensor
+    for what the agent gave (on its device), a NumPy array for what the envs gave, the agent's inputs among them
+    (a NumPy slice write costs a seventh of a tensor's; they reach the agent's device in one copy at the end).
 
     The buffer is allocated once, at the first step, instead of keeping a list of small per-step tensors:
     those stay alive between the attention's per-step temporaries, which grow by one key each step, and glibc
@@ -370,17 +372,23 @@ class _StepColumn:
 
     def __init__(self, steps: int) -> None:
         self.steps = steps
-        self.data: Tensor | None = None
+        self.data: Tensor | np.ndarray | None = None
 
-    def put(self, step: int, value: Tensor) -> None:
+    def put(self, step: int, value: Tensor | np.ndarray) -> None:
         if self.data is None:
-            self.data = value.new_empty((value.shape[0], self.steps, *value.shape[1:]))
-        self.data[:, step] = value
+            shape = (value.shape[0], self.steps, *value.shape[1:])
+            self.data = value.new_empty(shape) if isinstance(value, Tensor) else np.empty(shape, value.dtype)
+        if isinstance(self.data, Tensor):
+            assert isinstance(value, Tensor), "a column holds what its first step held"
+            self.data[:, step] = value
+        else:
+            self.data[:, step] = value
 
     def filled(self, steps: int, device: torch.device) -> Tensor:
         """The first `steps` steps on `device`, as an ordinary contiguous tensor (usable in autograd)."""
         assert self.data is not None, "no step recorded"
-        return self.data[:, :steps].to(device).contiguous()
+        data = self.data if isinstance(self.data, Tensor) else torch.from_numpy(self.data)
+        return data[:, :steps].to(device).contiguous()
 
 
 class _GroupSteps:
@@ -406,27 +414,25 @@ class _GroupSteps:
         self.acted = 0  # steps whose action is recorded
         self.stepped = 0  # steps whose env result is recorded
 
-    def add_action(
-        self, tokens: TrialTokens, batch: TokenBatch, action: Tensor, log_prob: Tensor, value: Tensor
-    ) -> None:
+    def add_action(self, tokens: TrialTokens, action: Tensor, log_prob: Tensor, value: Tensor) -> None:
         t = self.acted
-        for name, column in self.inputs.items():
-            column.put(t, getattr(batch, name))
+        for name, column in self.inputs.items():  # the arrays the agent's step read (`token_batch`)
+            column.put(t, getattr(tokens, name))
         self.actions.put(t, action)
         self.log_probs.put(t, log_prob)
         self.values.put(t, value)
-        self.episode_index.put(t, torch.from_numpy(tokens.episode_index))
+        self.episode_index.put(t, tokens.episode_index)
         self.acted += 1
 
     def add_result(self, result: TrialStepResult) -> None:
         t = self.stepped
-        self.rewards.put(t, torch.from_numpy(result.reward))
-        self.episode_end.put(t, torch.from_numpy(result.episode_end))
-        self.trial_end.put(t, torch.full(result.reward.shape, result.trial_end))
+        self.rewards.put(t, result.reward)
+        self.episode_end.put(t, result.episode_end)
+        self.trial_end.put(t, np.full(result.reward.shape, result.trial_end))
         if self.success_key is not None:
-            self.success.put(t, torch.from_numpy(np.asarray(result.info[self.success_key], dtype=bool)))
+            self.success.put(t, np.asarray(result.info[self.success_key], dtype=bool))
         for key, column in self.scores.items():
-            column.put(t, torch.from_numpy(np.asarray(result.info[key], dtype=np.float32)))
+            column.put(t, np.asarray(result.info[key], dtype=np.float32))
         self.stepped += 1
 
     def to_rollout(
