@@ -52,7 +52,9 @@ def measure(steps: int, envs: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", default="1000,2000,4000", help="trial lengths, comma-separated")
     parser.add_argument("--envs", type=int, default=32)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a row, run in a child process
@@ -71,7 +73,9 @@ def main() -> None:
             text=True,
         ).stdout
         row = json.loads(out.strip().splitlines()[-1])
-        print(f"| {steps} | {row['envs']} | {row['rss_growth_mb']:.0f} | {row['rollout_mb']:.1f} |", flush=True)
+        print(
+            f"| {steps} | {row['envs']} | {row['rss_growth_mb']:.0f} | {row['rollout_mb']:.1f} |", flush=True
+        )
 
 
 if __name__ == "__main__":
