@@ -363,12 +363,13 @@ def _check_trial_start(tokens: list[TrialTokens]) -> None:
 class _StepColumn:
     """One per-step quantity of a batch of envs, written step by step into a (B, steps, ...) buffer: a tensor
     for what the agent gave (on its device), a NumPy array for what the envs gave, the agent's inputs among them
-    (a NumPy slice write costs a seventh of a tensor's; they reach the agent's device in one copy at the end).
+    (NumPy slice writes are several times cheaper than tensor ones; the columns reach the agent's device in one
+    copy each at the end).
 
     The buffer is allocated once, at the first step, instead of keeping a list of small per-step tensors:
     those stay alive between the attention's per-step temporaries, which grow by one key each step, and glibc
-    cannot reuse the holes they leave. A 4,000-step FCT evaluation of 32 trials held 7.9 GB of heap for
-    0.14 GB of tensors that way (docs/benchmarks.md, "Long trials and the heap")."""
+    cannot reuse the holes they leave, so the heap grew quadratically with trial length (docs/benchmarks.md,
+    "Long trials and the heap")."""
 
     def __init__(self, steps: int) -> None:
         self.steps = steps
