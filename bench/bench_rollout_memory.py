@@ -30,7 +30,7 @@ def measure(steps: int, envs: int) -> dict[str, float]:
     import torch
 
     from agents import make_agent
-    from agents.rollout import collect_rollout
+    from agents.rollout import _STEP_TENSORS, collect_rollout
     from scenes import make_scene
     from scenes.trials import Trials
 
@@ -45,8 +45,7 @@ def measure(steps: int, envs: int) -> dict[str, float]:
     grown = rss_mb() - before
     trials.close()
     tensors = [getattr(rollout.tokens, f.name) for f in dataclasses.fields(rollout.tokens)]
-    tensors += [rollout.actions, rollout.log_probs, rollout.values, rollout.rewards, rollout.episode_end]
-    tensors += [rollout.trial_end, rollout.episode_index, *rollout.scores.values()]
+    tensors += [getattr(rollout, name) for name in _STEP_TENSORS] + list(rollout.scores.values())
     held = sum(t.numel() * t.element_size() for t in tensors if t is not None) / 2**20
     return {"steps": steps, "envs": envs, "rss_growth_mb": grown, "rollout_mb": held}
 

@@ -42,9 +42,10 @@ With `rules = "extobjnav"` (Memo's official ExtObjNav configs; docs/reference/ex
 no-op; arriving (the same within-1.5-m-and-in-view test, made after every step) succeeds and ends the episode;
 `r = (d_prev - d) + (a_prev - a) + 10·success - 0.005`, where a is the angle in radians between the heading and
 the nearest goal instance, counted only within 3 m of the goal; d and a are measured at the episode's start (and
-again after an edit), so the first step pays its change, as habitat-lab's measures do. In a trial of many episodes the two differ in
-kind: where stop ends an episode, stopping at once re-draws the start, and a policy can collect the distance
-term's first step over and over (what Memo learned in the first objnav-long run, docs/results.md).
+again after an edit), so the first step pays its change, as habitat-lab's measures do. In a trial of many
+episodes the two differ in kind: where stop ends an episode, stopping at once re-draws the start, and a policy
+can collect the distance term's first step over and over (what Memo learned in the first objnav-long run,
+docs/results.md).
 
 ## Trials (ExtObjNav-style)
 A trial is `trial_steps` steps in ONE apartment; every episode starts at a random free cell facing a random way
