@@ -70,7 +70,8 @@ from scenes.errors import UserError
 
 VALUE_INPUTS: tuple[str, ...] = ("shared", "separate")
 # (window, head) pairs from which `window_attention` beats SDPA on CPU (measured crossover, 2 threads:
-# 16 windows x 16 heads 1.7x faster, 16 x 8 and 16 x 4 slower, 400 x 4 1.2x faster).
+# 16 windows x 16 heads 1.7x faster, 16 x 8 and 16 x 4 slower, 400 x 4 1.2x faster). It holds on CUDA too:
+# SDPA's fused kernels also pay per (window, head) pair (docs/benchmarks.md, "On a device").
 WINDOW_ATTENTION_MIN_PAIRS = 256
 
 

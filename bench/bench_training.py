@@ -110,8 +110,14 @@ def ranks_table(rank_counts: list[int], cases: list[tuple[str, str]], iterations
                     subprocess.run(
                         command, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
                     )
-                    results.setdefault((f"{agent}, {scene}", count), []).append(
-                        json.loads(output.read_text())
+                    row = json.loads(output.read_text())
+                    results.setdefault((f"{agent}, {scene}", count), []).append(row)
+                    # Each measurement as it finishes, so a run cut short still leaves its numbers.
+                    rate = row["steps"] / (row["rollout_s"] + row["update_s"])
+                    print(
+                        f"{agent}, {scene}, {count} ranks: {rate:,.0f} env-steps/s",
+                        file=sys.stderr,
+                        flush=True,
                     )
     print(
         f"medians of {repeats} rounds of {iterations} iterations after a warm-up; 1 torch thread per rank\n"
