@@ -9,10 +9,13 @@ stopped (a finished run is skipped, an interrupted one resumes bit for bit with 
     python bench/results.py evaluate dktd                # eval-<split>.json in every finished run directory
     python bench/results.py long-context [dktd2000]      # Memo vs FCT at 1x / 2x / 4x the training trial
     python bench/results.py report                       # markdown tables (stdout) + PNG plots (docs/results/)
+    python bench/results.py archive                      # every run's records -> docs/results/runs/ (for git)
     python bench/results.py export runs/results/dktd-memo-s0   # -> assets/pretrained/ + manifest entry
 
 Runs live in runs/results/<experiment>-<arm>-s<seed>/ (ordinary run directories: `main.py eval` and the GUI's
-"open run" read them). Training goes through `main.py train` in subprocesses, one torch thread each, so
+"open run" read them); their record files (config.toml, metrics.csv, evaluations) are copied to
+docs/results/runs/<run>/, committed, and read by `report` where a run directory is missing (a new checkout has
+no runs/). Training goes through `main.py train` in subprocesses, one torch thread each, so
 `--jobs 2` fills a 2-core machine. Plots need matplotlib (`pip install -e ".[results]"`); tables do not.
 """
 
@@ -41,6 +44,11 @@ sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "runs" / "results"
 PLOTS = ROOT / "docs" / "results"
+# What a run's reported numbers rest on, kept in git (runs/ is not, and a new checkout has none), so that
+# `report` redraws every table and plot on any machine: `train`, `evaluate` and `long-context` copy these
+# files of each run they touch to docs/results/runs/<run>/, and `archive` copies every run's, in progress too.
+RECORDS = PLOTS / "runs"
+RECORD_FILES = ("config.toml", "metrics.csv", "eval-*.json", "long-context.json")
 
 
 @dataclass(frozen=True)
@@ -342,6 +350,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         for process, name in list(running):
             if process.poll() is not None:
                 running.remove((process, name))
+                archive_run(RESULTS / name)
                 print(f"done  {name}: exit {process.returncode}", flush=True)
             elif name not in interrupted and finished(experiment, RESULTS / name, steps):
                 # Minutes spent: stop it as one Ctrl-C does (a second would skip its checkpoint).
@@ -349,9 +358,35 @@ def cmd_train(args: argparse.Namespace) -> None:
                 interrupted.add(name)
 
 
+def record_of(directory: Path) -> Path:
+    """Where a run's results are read from: its run directory while that has metrics, else its record."""
+    return directory if (directory / "metrics.csv").is_file() else RECORDS / directory.name
+
+
+def archive_run(directory: Path) -> None:
+    """Copy a run's record files (and the commits it was trained at) to docs/results/runs/<run>/."""
+    target = RECORDS / directory.name
+    target.mkdir(parents=True, exist_ok=True)
+    for pattern in RECORD_FILES:
+        for path in directory.glob(pattern):
+            shutil.copyfile(path, target / path.name)
+    commits = RESULTS / f"{directory.name}.commits"
+    if commits.is_file():
+        shutil.copyfile(commits, target / "commits")
+
+
+def cmd_archive(args: argparse.Namespace) -> None:
+    for directory in sorted(RESULTS.glob("*")):
+        if directory.is_dir() and run_metrics(directory):
+            archive_run(directory)
+            print(f"{directory.name}: {trained_steps(directory):,} env steps -> {RECORDS / directory.name}")
+
+
 def run_commits(directory: Path) -> str:
     """The commits a run was trained at: the one it started at, then any it was resumed at."""
     path = RESULTS / f"{directory.name}.commits"
+    if not path.is_file():
+        path = RECORDS / directory.name / "commits"
     lines = path.read_text().split("\n") if path.is_file() else []
     commits = list(dict.fromkeys(line.split()[0] for line in lines if line.strip()))
     return ", ".join(commits) or "unknown"
@@ -408,6 +443,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                 result = evaluate_run(directory, split, args.trials or experiment.eval_trials, False)
                 sampled_eval_path(directory, split).write_text(json.dumps(result, indent=1))
                 print(f"{directory.name} {split}, sampled: success {result['success_rate']:.2f}", flush=True)
+        archive_run(directory)
 
 
 def scene_options(experiment: Experiment) -> dict[str, str]:
@@ -511,6 +547,7 @@ def cmd_long_context(args: argparse.Namespace) -> None:
                 rows.append(row)
                 # The rows measured so far, then those of this checkpoint still to be reached: nothing is lost.
                 (directory / "long-context.json").write_text(json.dumps(rows + list(kept.values()), indent=1))
+                archive_run(directory)
                 print(
                     f"{directory.name} x{multiple} window {window}: {row['return_per_500_steps']:.2f} per 500 "
                     f"steps, {row['kv_entries']} KV entries, {row['kv_bytes'] / 1024:.0f} KiB",
@@ -535,7 +572,7 @@ def smoothed(values: list[float], window: int) -> list[float]:
 def cmd_report(args: argparse.Namespace) -> None:
     print(f"<!-- bench/results.py report, {date.today()}, {platform.machine()}, {os.cpu_count()} cores -->")
     for experiment in EXPERIMENTS.values():
-        runs = [(a, s, run_dir(experiment, a, s)) for a, s in selected(experiment, args)]
+        runs = [(a, s, record_of(run_dir(experiment, a, s))) for a, s in selected(experiment, args)]
         runs = [(a, s, d) for a, s, d in runs if run_metrics(d)]
         if not runs:
             continue
@@ -715,10 +752,14 @@ def metaworld_success_report(experiment: Experiment, runs: list[tuple[Arm, int, 
 def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
     """Runs of this experiment's scene kept for comparison (e.g. an earlier preset), renamed out of the arms,
     each next to its arm (seed 0) at the same number of env steps."""
+    names = {
+        d.name for folder in (RESULTS, RECORDS) for d in folder.glob(f"{experiment.key}-*") if d.is_dir()
+    }
+    reported_names = {d.name for d in reported}
     others = sorted(
         d
-        for d in RESULTS.glob(f"{experiment.key}-*")
-        if d.is_dir() and d not in reported and run_metrics(d) and not d.name.endswith("-s99")
+        for d in (record_of(RESULTS / name) for name in names - reported_names)
+        if run_metrics(d) and not d.name.endswith("-s99")
     )
     if not others:
         return
@@ -748,7 +789,7 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
             continue
         arm = max(matching, key=lambda a: len(a.name))
         steps = trained_steps(directory)
-        mine, theirs = near(directory, steps), near(run_dir(experiment, arm, 0), steps)
+        mine, theirs = near(directory, steps), near(record_of(run_dir(experiment, arm, 0)), steps)
         print(
             f"| {directory.name} | {steps:,} | {mine['trial_return']:.2f} | {success(mine['success_rate'])} | "
             f"{mine['approx_kl']:.4f} | {mine['clip_fraction']:.3f} | {arm.name} | {theirs['trial_return']:.2f} | "
@@ -762,7 +803,7 @@ def long_context_report(args: argparse.Namespace) -> None:
         tables = [
             (arm.name, seed, rows)
             for arm, seed in selected(experiment, args)
-            if (rows := long_context_rows(run_dir(experiment, arm, seed)))
+            if (rows := long_context_rows(record_of(run_dir(experiment, arm, seed))))
         ]
         if not tables:
             continue
@@ -1001,6 +1042,8 @@ def main() -> None:
     p.set_defaults(handler=cmd_long_context)
     p = sub.add_parser("report")
     p.set_defaults(handler=cmd_report, arms=None, seeds=None)
+    p = sub.add_parser("archive", help="copy every run's record files to docs/results/runs/ (for git)")
+    p.set_defaults(handler=cmd_archive)
     p = sub.add_parser("export")
     p.add_argument("run", help="a run directory under runs/results")
     p.add_argument("--check-trials", type=int, default=32)

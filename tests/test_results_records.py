@@ -1,0 +1,48 @@
+"""bench/results.py keeps each run's record files in git (docs/results/runs/) and reads them where the run
+directory is gone, as on a new checkout: a real run archived, deleted, and read back the same."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.config import resolve_config
+from agents.trainer import Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import results
+
+
+def test_a_run_read_back_from_its_record_once_its_directory_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "runs" / "results")
+    monkeypatch.setattr(results, "RECORDS", tmp_path / "docs" / "results" / "runs")
+    run = results.RESULTS / "dktd-mlp-s0"
+    config = resolve_config("bandit", "mlp", "fast", overrides={"num_envs": 8, "total_steps": 240})
+    trainer = Trainer(config, run)
+    trainer.run()
+    trainer.close()
+    (run / "eval-test.json").write_text(json.dumps({"trial_return": {"mean": 4.5, "std": 1.0}}))
+    (results.RESULTS / "dktd-mlp-s0.commits").write_text("abc1234 train --scene bandit\n")
+    rows = results.run_metrics(run)
+    assert len(rows) == 3 and results.record_of(run) == run
+
+    results.cmd_archive(None)  # type: ignore[arg-type]
+    record = results.RECORDS / "dktd-mlp-s0"
+    assert sorted(p.name for p in record.iterdir()) == [
+        "commits",
+        "config.toml",
+        "eval-test.json",
+        "metrics.csv",
+    ]
+    shutil.rmtree(run)
+    (results.RESULTS / "dktd-mlp-s0.commits").unlink()
+    assert results.record_of(run) == record
+    assert results.run_metrics(results.record_of(run)) == rows
+    assert json.loads((record / "eval-test.json").read_text())["trial_return"]["mean"] == 4.5
+    assert results.run_commits(run) == "abc1234"
