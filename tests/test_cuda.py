@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny import TINY_MEMO
+from tiny import SMALL_AGENTS, TINY_MEMO, TINY_TRMRL
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from agents import make_agent
@@ -29,31 +29,6 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA = torch.device("cuda")
-SMALL = {
-    "trmrl": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
-    "memo": {
-        "d_model": 16,
-        "n_layers": 2,
-        "n_heads": 2,
-        "d_ff": 32,
-        "segment_length": 6,
-        "summary_length": 2,
-        "segment_jitter": 0.0,
-    },
-    "rmt": {
-        "d_model": 16,
-        "n_layers": 2,
-        "n_heads": 2,
-        "d_ff": 32,
-        "segment_length": 6,
-        "summary_length": 2,
-        "segment_jitter": 0.0,
-    },
-    "fct": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
-    "rl2": {"hidden_size": 16},
-    "mlp": {},
-}
-TINY_TRMRL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "wm_size": 4}
 
 
 @pytest.fixture(autouse=True)
@@ -69,11 +44,11 @@ def small_agent(name: str, scene_id: str, trials: Trials):
     torch.manual_seed(0)
     scene = make_scene(scene_id)
     return make_agent(
-        name, trials.observation_space.shape[0], scene.action_kind, trials.action_dim, **SMALL[name]
+        name, trials.observation_space.shape[0], scene.action_kind, trials.action_dim, **SMALL_AGENTS[name]
     )
 
 
-@pytest.mark.parametrize("agent_name", list(SMALL))
+@pytest.mark.parametrize("agent_name", list(SMALL_AGENTS))
 @pytest.mark.parametrize("scene_id", ["halfcheetah-vel", "dark-key-to-door"])
 def test_acting_on_the_gpu_equals_evaluate_there(scene_id: str, agent_name: str) -> None:
     trials = Trials(make_scene(scene_id), num_envs=3, seed=0, steps_per_trial=25)
@@ -90,7 +65,7 @@ def test_acting_on_the_gpu_equals_evaluate_there(scene_id: str, agent_name: str)
 
 CASES = {
     "memo-trials": ("darkroom", "memo", {"agent_config": TINY_MEMO}, {"minibatch_steps": 400}),
-    "fct-trials": ("darkroom", "fct", {"agent_config": SMALL["fct"]}, {"minibatch_steps": 400}),
+    "fct-trials": ("darkroom", "fct", {"agent_config": SMALL_AGENTS["fct"]}, {"minibatch_steps": 400}),
     "trmrl-steps": (
         "halfcheetah-vel",
         "trmrl",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny import TINY_MEMO
+from tiny import TINY_MEMO, TINY_TRMRL
 
 import agents.ppo
 from agents.config import resolve_config
@@ -30,7 +30,6 @@ from scenes.trials import Trials
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "rank_worker.py"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
-TINY_TRMRL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "wm_size": 4}
 
 
 def free_port() -> int:

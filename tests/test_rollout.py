@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny import SMALL_AGENTS
 from torch.distributions import Categorical, Independent, Normal
 
 from agents import make_agent
@@ -12,24 +13,8 @@ from agents.rollout import collect_rollout, packed_copy, sample_action, token_ba
 from scenes import make_scene
 from scenes.trials import Trials
 
-SMALL = {
-    "trmrl": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
-    "memo": {
-        "d_model": 16,
-        "n_layers": 2,
-        "n_heads": 2,
-        "d_ff": 32,
-        "segment_length": 6,
-        "summary_length": 2,
-        "segment_jitter": 0.0,
-    },
-    "fct": {"d_model": 16, "n_layers": 2, "n_heads": 2, "d_ff": 32},
-    "rl2": {"hidden_size": 16},
-    "mlp": {},
-}
 
-
-@pytest.mark.parametrize("agent_name", list(SMALL))
+@pytest.mark.parametrize("agent_name", list(SMALL_AGENTS))
 @pytest.mark.parametrize("scene_id", ["halfcheetah-vel", "dark-key-to-door"])
 def test_acting_log_probs_and_values_equal_evaluate_over_the_stored_trials(
     scene_id: str, agent_name: str
@@ -42,7 +27,7 @@ def test_acting_log_probs_and_values_equal_evaluate_over_the_stored_trials(
         trials.observation_space.shape[0],
         scene.action_kind,
         trials.action_dim,
-        **SMALL[agent_name],
+        **SMALL_AGENTS[agent_name],
     )
     tokens = trials.reset()
     rollout, tokens = collect_rollout(trials, agent, tokens, num_trials=2)
