@@ -41,6 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Evaluation renders the scenes in this process: offscreen, as `make test` and the trainer subprocesses do.
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 RESULTS = ROOT / "runs" / "results"
 PLOTS = ROOT / "docs" / "results"
@@ -252,6 +254,9 @@ LONG_CONTEXT_MULTIPLES = (1, 2, 4, 8)
 # entries at the last queries), so past the trial it keeps only the newest summaries, at distances and in
 # numbers training saw. Whether Memo then holds tests why it degrades with the whole cache (docs/results.md).
 STREAM_WINDOWS = {"memo": (256, 128), "fct": (256,)}
+# Navigation's trials are 4,096 steps, each step rendering and encoding an image: there the test is 1x and 2x
+# with whole caches and FCT at Memo's cache size (the equal-memory row), within the hour 2 cores allow.
+LONG_CONTEXT_PLANS = {"objnav-long": ((1, 2), {"memo": (), "fct": ()})}
 # The equal-memory comparison (issue 21.4): FCT also streams with a window holding as many KV entries as the
 # Memo run's whole cache at the same trial length (the same bytes: both arms share d_model and layers, and each
 # row reports the bytes measured).
@@ -461,7 +466,7 @@ def training_trial(experiment: Experiment) -> int:
 
 
 # Experiments whose memo / fct runs the long-context test evaluates past their training trial.
-LONG_CONTEXT_EXPERIMENTS = ("dktd", "dktd2000", "dktdvar")
+LONG_CONTEXT_EXPERIMENTS = ("dktd", "dktd2000", "dktdvar", "objnav-long")
 WINDOW_STEPS = 500  # returns are reported per 500 steps, so trials of every length compare
 
 
@@ -494,7 +499,7 @@ def long_context_rows(directory: Path) -> list[dict[str, Any]]:
 
 
 def cmd_long_context(args: argparse.Namespace) -> None:
-    """Memo and FCT trained on Dark-Key-To-Door, evaluated on longer trials and with streaming caches; each row
+    """Memo and FCT (Dark-Key-To-Door, navigation) evaluated on longer trials and with streaming caches; each row
     with the KV entries and bytes held at the trial's end, and FCT also at Memo's whole-cache size.
 
     Each row is written as it is measured and a rerun keeps the rows of the same checkpoint (its env steps), so
@@ -503,7 +508,10 @@ def cmd_long_context(args: argparse.Namespace) -> None:
     base = training_trial(experiment)
     for arm, seed in selected(experiment, args):
         directory = run_dir(experiment, arm, seed)
-        if arm.name not in STREAM_WINDOWS or not checkpoint_of(directory).is_file():
+        multiples, stream_windows = LONG_CONTEXT_PLANS.get(
+            experiment.key, (LONG_CONTEXT_MULTIPLES, STREAM_WINDOWS)
+        )
+        if arm.name not in stream_windows or not checkpoint_of(directory).is_file():
             continue
         memo = run_dir(experiment, Arm("memo", "memo"), seed)
         memo_rows = {long_context_key(row): row for row in long_context_rows(memo)}
@@ -514,9 +522,9 @@ def cmd_long_context(args: argparse.Namespace) -> None:
             if row.get("env_steps") == env_steps
         }
         rows: list[dict[str, Any]] = []
-        for multiple in LONG_CONTEXT_MULTIPLES:
+        for multiple in multiples:
             trial_steps = base * multiple
-            windows = [(0, False)] + [(window, False) for window in STREAM_WINDOWS[arm.name]]
+            windows = [(0, False)] + [(window, False) for window in stream_windows[arm.name]]
             if arm.name == "fct" and checkpoint_of(memo).is_file():
                 memo_whole = memo_rows.get((trial_steps, 0, False), {})
                 entries = memo_whole.get("kv_entries") or cache_at_trial_end(memo, trial_steps, 0)[0]
@@ -809,7 +817,7 @@ def long_context_report(args: argparse.Namespace) -> None:
             continue
         base = training_trial(experiment)
         print(
-            f"\n### Memory at long context (Dark-Key-To-Door, `{key}`: longest training trial {base} steps)\n"
+            f"\n### Memory at long context ({experiment.scene}, `{key}`: longest training trial {base} steps)\n"
         )
         print(
             "Return per 500 steps over the whole trial, the KV cache held at its end (per layer; bytes over all "
@@ -875,7 +883,7 @@ def plot_long_context(key: str, base: int, tables: list[tuple[str, int, list[dic
     ax.set(
         xlabel="trial step",
         ylabel="return per 500-step window",
-        title=f"Dark-Key-To-Door past the training context (longest training trial: {base} steps)",
+        title=f"{EXPERIMENTS[key].scene} past the training context (longest training trial: {base} steps)",
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
