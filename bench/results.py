@@ -861,7 +861,8 @@ def plot_long_context(key: str, base: int, tables: list[tuple[str, int, list[dic
                 + (f", streaming {row['stream_window']}" if row["stream_window"] else "")
                 + (" (Memo's cache)" if row.get("equal_to_memo") else "")
             )
-            windows = row["return_per_window"]
+            # Whole windows only: a trial of 4,096 steps ends with a 96-step one, whose return is not comparable.
+            windows = row["return_per_window"][: row["trial_steps"] // WINDOW_STEPS]
             ax.plot(
                 [WINDOW_STEPS * (k + 0.5) for k in range(len(windows))],
                 windows,
@@ -883,7 +884,7 @@ def plot_long_context(key: str, base: int, tables: list[tuple[str, int, list[dic
     ax.set(
         xlabel="trial step",
         ylabel="return per 500-step window",
-        title=f"{EXPERIMENTS[key].scene} past the training context (longest training trial: {base} steps)",
+        title=f"{EXPERIMENTS[key].scene} past its longest training trial ({base} steps)",
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
