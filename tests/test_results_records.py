@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,3 +47,10 @@ def test_a_run_read_back_from_its_record_once_its_directory_is_gone(
     assert results.run_metrics(results.record_of(run)) == rows
     assert json.loads((record / "eval-test.json").read_text())["trial_return"]["mean"] == 4.5
     assert results.run_commits(run) == "abc1234"
+
+
+def test_records_are_not_ignored_by_git() -> None:
+    """A record git ignores is lost with the checkout (a `runs/` pattern once matched docs/results/runs too)."""
+    record = results.RECORDS.relative_to(results.ROOT) / "dktd-memo-s0" / "metrics.csv"
+    check = subprocess.run(["git", "check-ignore", "-q", str(record)], cwd=results.ROOT)
+    assert check.returncode == 1, f"git ignores {record}"
