@@ -506,11 +506,11 @@ def cmd_long_context(args: argparse.Namespace) -> None:
     the evaluation resumes where it stopped: FCT's whole-cache rows at 8x take hours on 2 cores."""
     experiment = EXPERIMENTS[args.experiment]
     base = training_trial(experiment)
+    multiples, stream_windows = LONG_CONTEXT_PLANS.get(
+        experiment.key, (LONG_CONTEXT_MULTIPLES, STREAM_WINDOWS)
+    )
     for arm, seed in selected(experiment, args):
         directory = run_dir(experiment, arm, seed)
-        multiples, stream_windows = LONG_CONTEXT_PLANS.get(
-            experiment.key, (LONG_CONTEXT_MULTIPLES, STREAM_WINDOWS)
-        )
         if arm.name not in stream_windows or not checkpoint_of(directory).is_file():
             continue
         memo = run_dir(experiment, Arm("memo", "memo"), seed)
