@@ -3,6 +3,7 @@ directory is gone, as on a new checkout: a real run archived, deleted, and read 
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -54,3 +55,16 @@ def test_records_are_not_ignored_by_git() -> None:
     record = results.RECORDS.relative_to(results.ROOT) / "dktd-memo-s0" / "metrics.csv"
     check = subprocess.run(["git", "check-ignore", "-q", str(record)], cwd=results.ROOT)
     assert check.returncode == 1, f"git ignores {record}"
+
+
+def test_an_arm_with_its_own_seeds_is_trained_and_reported_for_them() -> None:
+    """`train`, `evaluate` and `report` take an arm's own seeds (a second seed of one arm) unless --seeds says."""
+    experiment = results.EXPERIMENTS["ml1-reach"]
+    default = results.selected(experiment, argparse.Namespace(arms=None, seeds=None))
+    assert [(a.name, s) for a, s in default if a.name == "trmrl-spanepisodes"] == [
+        ("trmrl-spanepisodes", 0),
+        ("trmrl-spanepisodes", 1),
+    ]
+    assert sum(a.name == "trmrl" for a, _ in default) == len(experiment.seeds)
+    only = results.selected(experiment, argparse.Namespace(arms=["trmrl-spanepisodes"], seeds=[1]))
+    assert [(a.name, s) for a, s in only] == [("trmrl-spanepisodes", 1)]
