@@ -782,8 +782,9 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
         keys = ("trial_return", "success_rate", "approx_kl", "clip_fraction")
         return {k: sum(r.get(k, math.nan) for r in rows) / len(rows) if rows else math.nan for k in keys}
 
-    def success(value: float) -> str:
-        return "–" if math.isnan(value) else f"{value:.2f}"
+    def number(value: float, digits: int = 2) -> str:
+        """A mean, or "–" where there is none (a success rate on a scene without one, an arm not run)."""
+        return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
     print(
         f"\nOther {experiment.key} runs (renamed out of the arms; their config.toml says how they differ), each"
@@ -803,9 +804,10 @@ def other_runs_report(experiment: Experiment, reported: set[Path]) -> None:
         steps = trained_steps(directory)
         mine, theirs = near(directory, steps), near(record_of(run_dir(experiment, arm, 0)), steps)
         print(
-            f"| {directory.name} | {steps:,} | {mine['trial_return']:.2f} | {success(mine['success_rate'])} | "
-            f"{mine['approx_kl']:.4f} | {mine['clip_fraction']:.3f} | {arm.name} | {theirs['trial_return']:.2f} | "
-            f"{success(theirs['success_rate'])} | {theirs['clip_fraction']:.3f} |"
+            f"| {directory.name} | {steps:,} | {number(mine['trial_return'])} | {number(mine['success_rate'])} | "
+            f"{number(mine['approx_kl'], 4)} | {number(mine['clip_fraction'], 3)} | {arm.name} | "
+            f"{number(theirs['trial_return'])} | {number(theirs['success_rate'])} | "
+            f"{number(theirs['clip_fraction'], 3)} |"
         )
 
 
