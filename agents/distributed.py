@@ -17,6 +17,7 @@ buffer, so every rank agrees whether a minibatch was finite).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import os
 import pickle
@@ -75,6 +76,14 @@ def init_from_environment(device: torch.device) -> Ranks:
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
         torch.cuda.set_device(local_rank if device.index is None else device.index)
+    # torch.distributed.nn binds `group.WORLD` as a default argument of its functions when first imported. The
+    # first optimizer imports it (torch.optim -> torch._dynamo -> fsdp -> distributed.nn); after
+    # init_process_group those defaults would hold the default group past destroy_process_group, so its gloo
+    # worker threads lived into interpreter shutdown, where one releasing a finished all-gather's tensors
+    # needs the GIL and aborts the rank ("terminate called without an active exception", SIGABRT: about 1
+    # two-rank run in 20 on 2 busy cores). Imported before init, they bind None (the default group at call time).
+    importlib.import_module("torch.distributed.nn")
+
     dist.init_process_group(backend_for(device), timeout=COLLECTIVE_TIMEOUT)
     return current_ranks()
 

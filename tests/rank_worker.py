@@ -2,12 +2,15 @@
 environment holds RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT.
 
     python tests/rank_worker.py update INPUT OUTPUT     one PPO update on this rank's rollout of INPUT
-    python tests/rank_worker.py trainer CONFIG OUTPUT   a few Trainer iterations; rank 0 writes every rank's weights
+    python tests/rank_worker.py trainer CONFIG OUTPUT   a few Trainer iterations; rank 0 writes every rank's weights;
+                                                        exits 3 if the process group outlives `shutdown`
 """
 
 from __future__ import annotations
 
+import gc
 import sys
+import weakref
 from pathlib import Path
 
 import torch
@@ -41,6 +44,7 @@ def update(input_path: str, output_path: str) -> None:
 
 def train(config_path: str, output_path: str) -> None:
     ranks = distributed.init_from_environment(torch.device("cpu"))
+    group = weakref.ref(torch.distributed.group.WORLD)
     data = torch.load(config_path, weights_only=False)
     trainer = Trainer(config_from_dict(data["config"], "the test config"), None, log=False)
     history = [trainer.iterate() for _ in range(data["iterations"])]
@@ -49,6 +53,12 @@ def train(config_path: str, output_path: str) -> None:
     if ranks.is_main:
         torch.save({"weights": weights, "history": history}, output_path)
     distributed.shutdown()
+    gc.collect()
+    if group() is not None:  # its gloo threads would live into interpreter shutdown (agents/distributed.py)
+        print(
+            f"rank {ranks.rank}: the default process group outlived distributed.shutdown()", file=sys.stderr
+        )
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,7 @@ def test_two_ranks_update_as_one_process_on_both_ranks_trials(
 
 
 def test_two_ranks_keep_identical_weights_over_several_iterations(tmp_path: Path) -> None:
+    """... and the process group is freed at shutdown, its threads with it (each rank exits 3 if not)."""
     config = resolve_config(
         "darkroom",
         "memo",
