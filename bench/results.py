@@ -281,13 +281,15 @@ def trained_steps(directory: Path) -> int:
     return int(rows[-1]["env_steps"]) if rows else 0
 
 
+def minutes_spent(experiment: Experiment, rows: list[dict[str, float]]) -> bool:
+    """Whether a run of a wall-clock experiment has used its minutes (of its own clock)."""
+    return experiment.minutes is not None and bool(rows) and rows[-1]["time_s"] >= 60 * experiment.minutes
+
+
 def finished(experiment: Experiment, directory: Path, steps: int) -> bool:
     """Whether a run has used its step budget or, for a wall-clock experiment, its minutes."""
     rows = run_metrics(directory)
-    if not rows:
-        return False
-    spent = experiment.minutes is not None and rows[-1]["time_s"] >= 60 * experiment.minutes
-    return spent or rows[-1]["env_steps"] >= steps
+    return bool(rows) and (minutes_spent(experiment, rows) or rows[-1]["env_steps"] >= steps)
 
 
 def run_metrics(directory: Path) -> list[dict[str, float]]:
@@ -361,8 +363,9 @@ def cmd_train(args: argparse.Namespace) -> None:
                 running.remove((process, name))
                 archive_run(RESULTS / name)
                 print(f"done  {name}: exit {process.returncode}", flush=True)
-            elif name not in interrupted and finished(experiment, RESULTS / name, steps):
-                # Minutes spent: stop it as one Ctrl-C does (a second would skip its checkpoint).
+            elif name not in interrupted and minutes_spent(experiment, run_metrics(RESULTS / name)):
+                # Stop it as one Ctrl-C does (a second would skip its checkpoint). A run stops itself at its
+                # step budget (its --steps); a signal then would only race its exit (it once killed one, -2).
                 process.send_signal(signal.SIGINT)
                 interrupted.add(name)
 

@@ -68,3 +68,14 @@ def test_an_arm_with_its_own_seeds_is_trained_and_reported_for_them() -> None:
     assert sum(a.name == "trmrl" for a, _ in default) == len(experiment.seeds)
     only = results.selected(experiment, argparse.Namespace(arms=["trmrl-spanepisodes"], seeds=[1]))
     assert [(a.name, s) for a, s in only] == [("trmrl-spanepisodes", 1)]
+
+
+def test_the_driver_stops_a_run_for_a_wall_clock_budget_only() -> None:
+    """A run stops itself at its --steps; the driver's Ctrl-C is for a wall-clock experiment's minutes (sent at
+    the step budget, it raced the run's own exit and once killed one, exit -2)."""
+    at_its_steps = [{"env_steps": 2_000_000.0, "time_s": 3_700.0}]
+    assert not results.minutes_spent(results.EXPERIMENTS["ml1-reach"], at_its_steps)
+    wall_clock = results.EXPERIMENTS["dktd60"]
+    assert results.minutes_spent(wall_clock, [{"env_steps": 1e6, "time_s": 3_600.0}])
+    assert not results.minutes_spent(wall_clock, [{"env_steps": 1e6, "time_s": 3_599.0}])
+    assert not results.minutes_spent(wall_clock, [])
