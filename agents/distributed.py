@@ -80,8 +80,8 @@ def init_from_environment(device: torch.device) -> Ranks:
     # first optimizer imports it (torch.optim -> torch._dynamo -> fsdp -> distributed.nn); after
     # init_process_group those defaults would hold the default group past destroy_process_group, so its gloo
     # worker threads lived into interpreter shutdown, where one releasing a finished all-gather's tensors
-    # needs the GIL and aborts the rank ("terminate called without an active exception", SIGABRT: about 1
-    # two-rank run in 20 on 2 busy cores). Imported before init, they bind None (the default group at call time).
+    # needs the GIL and aborts the rank ("terminate called without an active exception", SIGABRT;
+    # docs/reliability.md). Imported before init, they bind None (the default group at call time).
     importlib.import_module("torch.distributed.nn")
 
     dist.init_process_group(backend_for(device), timeout=COLLECTIVE_TIMEOUT)
